@@ -1,0 +1,18 @@
+//! dozvon: enforces a sales department's calling regulation over PBX and CRM event streams.
+//!
+//! Module map:
+//! - [`model`]: input events (calls, lead stage changes), outputs (violations, QC reviews), time.
+//! - [`codec`]: JSON and Avro (Confluent wire format, single-object, container files) codecs.
+//! - [`config`]: TOML configuration with defaults from the SPEC, validation and per-tenant overrides.
+//! - [`calendar`]: business days and working-time arithmetic in a tenant's time zone.
+//! - [`engine`]: the pure rules engine — per-lead state, episodes, event-time timers, findings.
+//! - [`replay`]: runs the engine over files (NDJSON or Avro containers) and writes the findings.
+//! - [`generator`]: a realistic, seeded generator of calls and lead events for tests, benches and demos.
+
+pub mod calendar;
+pub mod codec;
+pub mod config;
+pub mod engine;
+pub mod generator;
+pub mod model;
+pub mod replay;

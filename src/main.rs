@@ -1,0 +1,2 @@
+//! The `dozvon` command line.
+fn main() {}
