@@ -1,2 +1,191 @@
-//! The `dozvon` command line.
-fn main() {}
+//! The `dozvon` command line: thin wrappers over the library's commands.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use dozvon::config::Config;
+use dozvon::generator::{self, GenConfig};
+use dozvon::model::Timestamp;
+use dozvon::replay::{self, Summary};
+
+/// dozvon — real-time enforcement of a sales department's calling regulation.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine over call and lead files and write the findings.
+    Replay {
+        /// Calls: NDJSON (one SPEC §1.1 object per line) or an Avro container file.
+        #[arg(long)]
+        calls: PathBuf,
+        /// Lead events: NDJSON or an Avro container file.
+        #[arg(long)]
+        leads: PathBuf,
+        /// Configuration (TOML); SPEC defaults when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Final watermark (RFC 3339); default: the latest event time seen.
+        #[arg(long)]
+        until: Option<String>,
+        /// Directory for violations.ndjson and qc-reviews.ndjson.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print no summary.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Validate a configuration file and print the effective configuration.
+    CheckConfig {
+        file: PathBuf,
+    },
+    /// Generate a realistic dataset (calls.ndjson, leads.ndjson) into a directory.
+    Gen {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// First local day (YYYY-MM-DD).
+        #[arg(long, default_value = "2026-03-02")]
+        start: chrono::NaiveDate,
+        #[arg(long, default_value_t = 10)]
+        days: u32,
+        #[arg(long, default_value_t = 20)]
+        managers: u32,
+        #[arg(long, default_value_t = 100)]
+        leads_per_day: u32,
+        /// Fraction of records delivered twice.
+        #[arg(long, default_value_t = 0.01)]
+        duplicate_rate: f64,
+        /// Largest delivery delay (e.g. "5m"): records arrive out of order within it.
+        #[arg(long, default_value = "5m")]
+        disorder: humantime::Duration,
+        /// Tenant written into every record (none by default).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+/// Exit status of `replay` when it completed but skipped malformed input.
+const EXIT_MALFORMED_INPUT: u8 = 3;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: Option<&Path>) -> Result<Arc<Config>> {
+    let config = match path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    Ok(Arc::new(config))
+}
+
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Replay {
+            calls,
+            leads,
+            config,
+            until,
+            out,
+            quiet,
+        } => {
+            let config = load_config(config.as_deref())?;
+            let until = until
+                .map(|u| Timestamp::parse_rfc3339(&u).context("--until"))
+                .transpose()?;
+            let output = replay::replay_files(config, &calls, &leads, until)?;
+            replay::write_outputs(&out, &output)?;
+            for bad in &output.malformed {
+                eprintln!("skipped {bad}");
+            }
+            if !quiet {
+                println!(
+                    "replayed {} events (watermark {}): {} violations, {} QC reviews -> {}",
+                    output.events,
+                    output.until.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                    output.violations.len(),
+                    output.reviews.len(),
+                    out.display()
+                );
+                let s = &output.stats;
+                println!(
+                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed\n",
+                    s.calls_applied + s.calls_late,
+                    s.lead_events_applied + s.lead_events_late,
+                    s.calls_late + s.lead_events_late,
+                    s.duplicates,
+                    s.unresolved_calls,
+                    output.malformed.len()
+                );
+                print!("{}", Summary::new(&output.violations, &output.reviews).render());
+            }
+            if output.malformed.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{} malformed records skipped", output.malformed.len());
+                Ok(ExitCode::from(EXIT_MALFORMED_INPUT))
+            }
+        }
+        Command::CheckConfig { file } => {
+            let config = Config::load(&file)?;
+            dozvon::engine::Engine::new(Arc::new(config.clone()))?;
+            print!("{}", config.to_effective_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gen {
+            out,
+            seed,
+            start,
+            days,
+            managers,
+            leads_per_day,
+            duplicate_rate,
+            disorder,
+            tenant,
+        } => {
+            let config = GenConfig {
+                seed,
+                start,
+                days,
+                managers,
+                leads_per_day,
+                duplicate_rate,
+                max_disorder_ms: i64::try_from(disorder.as_millis()).unwrap_or(i64::MAX),
+                tenant,
+                ..GenConfig::default()
+            };
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let dataset = generator::generate(&config);
+            let calls_path = out.join("calls.ndjson");
+            let leads_path = out.join("leads.ndjson");
+            let mut calls = std::io::BufWriter::new(std::fs::File::create(&calls_path)?);
+            let mut leads = std::io::BufWriter::new(std::fs::File::create(&leads_path)?);
+            dataset.write_ndjson(&mut calls, &mut leads)?;
+            println!(
+                "wrote {} calls to {} and {} lead events to {}",
+                dataset.calls.len(),
+                calls_path.display(),
+                dataset.leads.len(),
+                leads_path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

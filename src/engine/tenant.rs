@@ -1,0 +1,231 @@
+//! One tenant's engine: ingests calls and lead events, fires timers as its watermark advances.
+
+use super::context::TenantContext;
+use super::ids::{DedupSpace, dedup_hash};
+use super::lead::{LeadState, Secs, Seen, TimerKind, flag};
+use super::pending::{PendingEvent, PendingQueue};
+use super::rules::{self, CallFacts};
+use super::table::LeadTable;
+use super::timers::TimerQueue;
+use super::{Applied, EngineStats};
+use crate::model::{CallRecord, Direction, Disposition, Finding, LeadEvent};
+
+/// State and queues of one tenant.
+#[derive(Debug)]
+pub struct TenantEngine {
+    pub ctx: TenantContext,
+    pub leads: LeadTable,
+    timers: TimerQueue,
+    pending: PendingQueue,
+}
+
+impl TenantEngine {
+    pub fn new(ctx: TenantContext) -> Self {
+        TenantEngine {
+            ctx,
+            leads: LeadTable::default(),
+            timers: TimerQueue::default(),
+            pending: PendingQueue::default(),
+        }
+    }
+
+    /// Ingests a call bound to `lead_id`; `watermark` decides whether it is late.
+    pub fn apply_call(
+        &mut self,
+        call: &CallRecord<'_>,
+        lead_id: &str,
+        watermark: Secs,
+        stats: &mut EngineStats,
+        out: &mut Vec<Finding>,
+    ) -> Applied {
+        let (slot, _) = self.leads.get_or_insert(lead_id);
+        let Some(lead) = self.leads.get_mut(slot) else {
+            return Applied::Duplicate; // unreachable: the slot was just resolved
+        };
+        let id_hash = dedup_hash(DedupSpace::Call, &call.call_id);
+        if lead.has_seen(id_hash) {
+            stats.duplicates += 1;
+            return Applied::Duplicate;
+        }
+        let at = call.started_at.as_compact_seconds();
+        let attempt = call.direction == Direction::Outbound;
+        let touch = call.disposition == Disposition::Answered
+            && call.talk_seconds > self.ctx.rules.touch_seconds;
+        let mut flags = flag::CALL;
+        if attempt {
+            flags |= flag::OUTBOUND;
+        }
+        if touch {
+            flags |= flag::TOUCH;
+        }
+        lead.remember(Seen { id_hash, at, flags });
+        lead.last_seen = lead.last_seen.max(at);
+        let late = at < watermark;
+        let facts = CallFacts {
+            call_id: &call.call_id,
+            at,
+            attempt,
+            touch,
+            manager_id: call.manager_id.as_deref(),
+            recording_url: call.recording_url.as_deref(),
+            talk_seconds: call.talk_seconds,
+            late,
+        };
+        rules::on_call(&self.ctx, lead, &facts, out);
+        self.arm_evict(slot);
+        if late {
+            stats.calls_late += 1;
+            Applied::Late
+        } else {
+            stats.calls_applied += 1;
+            Applied::Ok
+        }
+    }
+
+    /// Ingests a lead event: de-duplicated now, applied once the watermark passes its time.
+    pub fn apply_lead_event(
+        &mut self,
+        event: &LeadEvent<'_>,
+        watermark: Secs,
+        stats: &mut EngineStats,
+        out: &mut Vec<Finding>,
+    ) -> Applied {
+        let (slot, _) = self.leads.get_or_insert(&event.lead_id);
+        let Some(lead) = self.leads.get_mut(slot) else {
+            return Applied::Duplicate; // unreachable: the slot was just resolved
+        };
+        let id_hash = dedup_hash(DedupSpace::Event, &event.event_id);
+        if lead.has_seen(id_hash) {
+            stats.duplicates += 1;
+            return Applied::Duplicate;
+        }
+        let at = event.occurred_at.as_compact_seconds();
+        lead.remember(Seen {
+            id_hash,
+            at,
+            flags: 0,
+        });
+        lead.last_seen = lead.last_seen.max(at);
+        lead.pending_events = lead.pending_events.saturating_add(1);
+        let generation = lead.generation;
+        let interner = &mut self.ctx.interner;
+        self.pending.push(PendingEvent {
+            at,
+            event_id: event.event_id.as_ref().into(),
+            slot,
+            generation,
+            stage: interner.intern(&event.stage),
+            kind: self.ctx.stages.kind(&event.stage),
+            manager: interner.intern_opt(event.manager_id.as_deref()),
+            channel: interner.intern_opt(event.channel.as_deref()),
+            created_at: event.created_at.map_or(0, |t| t.as_compact_seconds()),
+            rejection_reason: event.rejection_reason.as_deref().map(Into::into),
+        });
+        self.arm_evict(slot);
+        let late = at < watermark;
+        if late {
+            stats.lead_events_late += 1;
+            // Applied at once: the watermark has passed its time already.
+            self.advance(watermark, stats, out);
+            Applied::Late
+        } else {
+            stats.lead_events_applied += 1;
+            Applied::Ok
+        }
+    }
+
+    fn arm_evict(&mut self, slot: u32) {
+        if let Some(lead) = self.leads.get_mut(slot) {
+            // Deadlines here only move earlier (a lead became terminal); later moves are found
+            // lazily when the queued entry pops.
+            let k = TimerKind::Evict as usize;
+            let due = evict_due(&self.ctx, lead);
+            if lead.deadlines[k] == 0 || due < lead.deadlines[k] {
+                lead.deadlines[k] = due;
+            }
+            self.timers.sync(slot, lead);
+        }
+    }
+
+    /// Fires every timer and applies every pending lead event with time before `watermark`,
+    /// in event-time order; at equal times timers go first (the state *at* the instant).
+    pub fn advance(&mut self, watermark: Secs, stats: &mut EngineStats, out: &mut Vec<Finding>) {
+        loop {
+            let timer = self.timers.peek_time().filter(|&t| t < watermark);
+            let pending = self.pending.peek_time().filter(|&t| t < watermark);
+            match (timer, pending) {
+                (None, None) => return,
+                (Some(t), p) if p.is_none_or(|p| t <= p) => self.fire_next_timer(stats, out),
+                _ => self.apply_next_pending(out),
+            }
+        }
+    }
+
+    fn apply_next_pending(&mut self, out: &mut Vec<Finding>) {
+        let Some(event) = self.pending.pop() else {
+            return;
+        };
+        let Some(lead) = self.leads.get_mut(event.slot) else {
+            return;
+        };
+        if lead.generation != event.generation {
+            return;
+        }
+        lead.pending_events = lead.pending_events.saturating_sub(1);
+        rules::on_lead_event(&mut self.ctx, lead, &event, out);
+        self.arm_evict(event.slot);
+    }
+
+    fn fire_next_timer(&mut self, stats: &mut EngineStats, out: &mut Vec<Finding>) {
+        let Some(entry) = self.timers.pop() else {
+            return;
+        };
+        let Some(lead) = self.leads.get_mut(entry.slot) else {
+            return;
+        };
+        if !self.timers.is_due(&entry, lead) {
+            return;
+        }
+        match entry.kind {
+            TimerKind::DayClose => rules::on_day_close(&self.ctx, lead, entry.at, out),
+            TimerKind::FirstCallSla => rules::on_sla_deadline(&self.ctx, lead, out),
+            TimerKind::Stale => rules::on_stale_check(&self.ctx, lead, entry.at, out),
+            TimerKind::Evict => {
+                let due = evict_due(&self.ctx, lead);
+                if due <= entry.at && lead.pending_events == 0 {
+                    self.leads.remove(entry.slot);
+                    stats.evicted_leads += 1;
+                    return;
+                }
+                lead.deadlines[TimerKind::Evict as usize] = due.max(entry.at.saturating_add(3600));
+            }
+        }
+        self.timers.sync(entry.slot, lead);
+    }
+
+    pub fn queued_timers(&self) -> usize {
+        self.timers.len()
+    }
+
+    pub fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Bytes of lead state, timers and pending events (for the memory figures of the bench).
+    pub fn heap_bytes(&self) -> usize {
+        self.leads.heap_bytes()
+            + self.timers.heap_bytes()
+            + self.pending.len() * std::mem::size_of::<PendingEvent>()
+    }
+}
+
+/// When a lead may be forgotten: `terminal_retention` after the last record of a lead in a
+/// rejected or converted stage, `idle_retention` after the last record of any other lead.
+fn evict_due(ctx: &TenantContext, lead: &LeadState) -> Secs {
+    let retention = if lead.is_terminal() {
+        ctx.terminal_retention
+    } else {
+        ctx.idle_retention
+    };
+    lead.last_seen.saturating_add(retention.max(1))
+}

@@ -1,0 +1,201 @@
+//! `dozvon replay`: runs the engine over call and lead files merged by event time.
+
+mod input;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use input::{InputFile, InputRecord, Malformed};
+pub use summary::Summary;
+
+use crate::codec::{self, Encoding};
+use crate::config::Config;
+use crate::engine::{Engine, EngineError, EngineStats};
+use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
+
+/// Why a replay could not run at all (bad lines do not stop it; see [`ReplayOutput::malformed`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Input(Malformed),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot encode a finding: {0}")]
+    Encode(String),
+}
+
+/// Everything a replay produced.
+#[derive(Debug, Default)]
+pub struct ReplayOutput {
+    pub violations: Vec<Violation>,
+    pub reviews: Vec<QcReview>,
+    pub malformed: Vec<Malformed>,
+    pub stats: EngineStats,
+    /// Good records read from both inputs.
+    pub events: u64,
+    /// The final watermark (`--until`, else the latest event time seen).
+    pub until: Option<Timestamp>,
+}
+
+/// Feeds events to an engine in the given order, advancing the clock to the latest event time
+/// seen after each one — the same loop for files, generated data and tests.
+pub struct Driver<'e> {
+    engine: &'e mut Engine,
+    latest: Option<Timestamp>,
+    events: u64,
+}
+
+impl<'e> Driver<'e> {
+    pub fn new(engine: &'e mut Engine) -> Self {
+        Driver {
+            engine,
+            latest: None,
+            events: 0,
+        }
+    }
+
+    pub fn feed(&mut self, event: &InputEvent<'_>, findings: &mut Vec<Finding>) {
+        match event {
+            InputEvent::Call(call) => self.engine.apply_call(call, findings),
+            InputEvent::Lead(lead) => self.engine.apply_lead_event(lead, findings),
+        };
+        self.events += 1;
+        let time = event.event_time();
+        let clock = self.latest.map_or(time, |l| l.max(time));
+        self.latest = Some(clock);
+        self.engine.advance_clock(clock, findings);
+    }
+
+    /// End of input: moves the watermark to `until` (default: the latest event time seen) and
+    /// returns it with the number of events fed.
+    pub fn finish(self, until: Option<Timestamp>, findings: &mut Vec<Finding>) -> (u64, Option<Timestamp>) {
+        let until = until.or(self.latest);
+        if let Some(until) = until {
+            self.engine.flush_until(until, findings);
+        }
+        (self.events, until)
+    }
+}
+
+/// Runs a whole event sequence through a fresh engine and returns the findings.
+pub fn run_events<'a>(
+    config: Arc<Config>,
+    events: impl IntoIterator<Item = InputEvent<'a>>,
+    until: Option<Timestamp>,
+) -> Result<Vec<Finding>, EngineError> {
+    let mut engine = Engine::new(config)?;
+    let mut driver = Driver::new(&mut engine);
+    let mut findings = Vec::new();
+    for event in events {
+        driver.feed(&event, &mut findings);
+    }
+    driver.finish(until, &mut findings);
+    Ok(findings)
+}
+
+/// Merges both inputs by event time (a stable two-way merge: each file keeps its own order,
+/// so out-of-order delivery recorded in a file is replayed as such) and drives the engine.
+pub fn run<'a>(
+    engine: &mut Engine,
+    calls: &mut InputFile<'a, CallRecord<'a>>,
+    leads: &mut InputFile<'a, LeadEvent<'a>>,
+    until: Option<Timestamp>,
+    findings: &mut Vec<Finding>,
+) -> (Vec<Malformed>, u64, Option<Timestamp>) {
+    let mut malformed = Vec::new();
+    let mut next_call = calls.next_record(&mut malformed).map(InputEvent::Call);
+    let mut next_lead = leads.next_record(&mut malformed).map(InputEvent::Lead);
+    let mut driver = Driver::new(engine);
+    loop {
+        let take_lead = match (&next_call, &next_lead) {
+            (None, None) => break,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (Some(call), Some(lead)) => lead.event_time() <= call.event_time(),
+        };
+        let event = if take_lead {
+            std::mem::replace(&mut next_lead, leads.next_record(&mut malformed).map(InputEvent::Lead))
+        } else {
+            std::mem::replace(&mut next_call, calls.next_record(&mut malformed).map(InputEvent::Call))
+        };
+        if let Some(event) = event {
+            driver.feed(&event, findings);
+        }
+    }
+    let (events, until) = driver.finish(until, findings);
+    (malformed, events, until)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ReplayError> {
+    std::fs::read(path).map_err(|source| ReplayError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Replays two files with the given configuration.
+pub fn replay_files(
+    config: Arc<Config>,
+    calls_path: &Path,
+    leads_path: &Path,
+    until: Option<Timestamp>,
+) -> Result<ReplayOutput, ReplayError> {
+    let calls_data = read(calls_path)?;
+    let leads_data = read(leads_path)?;
+    let mut calls = InputFile::<CallRecord>::new(calls_path, &calls_data).map_err(ReplayError::Input)?;
+    let mut leads = InputFile::<LeadEvent>::new(leads_path, &leads_data).map_err(ReplayError::Input)?;
+    let mut engine = Engine::new(config)?;
+    let mut findings = Vec::new();
+    let (malformed, events, until) = run(&mut engine, &mut calls, &mut leads, until, &mut findings);
+    let mut output = ReplayOutput {
+        malformed,
+        events,
+        until,
+        stats: engine.stats().clone(),
+        ..ReplayOutput::default()
+    };
+    for finding in findings {
+        match finding {
+            Finding::Violation(v) => output.violations.push(v),
+            Finding::Qc(q) => output.reviews.push(q),
+        }
+    }
+    Ok(output)
+}
+
+/// Writes `violations.ndjson` and `qc-reviews.ndjson` into `dir` (created if missing): each
+/// line is exactly the JSON payload that goes to Kafka.
+pub fn write_outputs(dir: &Path, output: &ReplayOutput) -> Result<(), ReplayError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReplayError::Write {
+        path: dir.to_owned(),
+        source,
+    })?;
+    write_ndjson(&dir.join("violations.ndjson"), &output.violations, |v| {
+        codec::encode_violation(v, Encoding::Json)
+    })?;
+    write_ndjson(&dir.join("qc-reviews.ndjson"), &output.reviews, |q| {
+        codec::encode_qc_review(q, Encoding::Json)
+    })
+}
+
+fn write_ndjson<T, E: std::fmt::Display>(
+    path: &Path,
+    items: &[T],
+    encode: impl Fn(&T) -> Result<Vec<u8>, E>,
+) -> Result<(), ReplayError> {
+    let mut lines = Vec::new();
+    for item in items {
+        let bytes = encode(item).map_err(|e| ReplayError::Encode(e.to_string()))?;
+        lines.extend_from_slice(&bytes);
+        lines.push(b'\n');
+    }
+    std::fs::write(path, &lines).map_err(|source| ReplayError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
