@@ -1,1 +1,137 @@
-fn main() {}
+//! Criterion benches of the engine: replay throughput (JSON decode + engine) and state per lead.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+
+use dozvon::config::Config;
+use dozvon::engine::Engine;
+use dozvon::generator::{GenConfig, generate};
+use dozvon::model::{CallRecord, InputEvent, LeadEvent};
+use dozvon::replay::{self, Driver, InputFile};
+
+/// Counts live heap bytes so the bench can report engine state per tracked lead.
+struct CountingAllocator;
+
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// 20 days × 1,500 leads/day: ~30k leads and several hundred thousand events.
+fn dataset_config() -> GenConfig {
+    GenConfig {
+        days: 20,
+        leads_per_day: 1_500,
+        managers: 40,
+        ..GenConfig::default()
+    }
+}
+
+fn ndjson() -> (Vec<u8>, Vec<u8>, usize) {
+    let dataset = generate(&dataset_config());
+    let (mut calls, mut leads) = (Vec::new(), Vec::new());
+    dataset
+        .write_ndjson(&mut calls, &mut leads)
+        .expect("in-memory write");
+    (calls, leads, dataset.len())
+}
+
+fn replay_json(c: &mut Criterion) {
+    let config = Arc::new(Config::default());
+    let (calls, leads, events) = ndjson();
+    let mut group = c.benchmark_group("replay");
+    group.throughput(Throughput::Elements(events as u64));
+    group.sample_size(10);
+    group.bench_function("json_decode_and_engine", |b| {
+        b.iter_batched(
+            || Engine::new(config.clone()).expect("engine"),
+            |mut engine| {
+                let mut calls_in = InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
+                let mut leads_in = InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+                let mut findings = Vec::with_capacity(1 << 16);
+                let (malformed, n, _) =
+                    replay::run(&mut engine, &mut calls_in, &mut leads_in, None, &mut findings);
+                assert!(malformed.is_empty());
+                (n, findings.len(), engine)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let dataset = generate(&dataset_config());
+    let mut merged: Vec<InputEvent<'static>> = dataset
+        .calls
+        .iter()
+        .cloned()
+        .map(InputEvent::Call)
+        .chain(dataset.leads.iter().cloned().map(InputEvent::Lead))
+        .collect();
+    merged.sort_by_key(InputEvent::event_time);
+    group.bench_function("engine_only", |b| {
+        b.iter_batched(
+            || Engine::new(config.clone()).expect("engine"),
+            |mut engine| {
+                let mut findings = Vec::with_capacity(1 << 16);
+                let mut driver = Driver::new(&mut engine);
+                for event in &merged {
+                    driver.feed(event, &mut findings);
+                }
+                driver.finish(None, &mut findings);
+                (findings.len(), engine)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+/// Engine state per tracked lead, measured by the counting allocator, after all events of a
+/// dataset are applied (no eviction: retention is longer than the dataset).
+fn state_per_lead() {
+    let config = Arc::new(Config::default());
+    let (calls, leads, _) = ndjson();
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let mut engine = Engine::new(config).expect("engine");
+    let mut calls_in = InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
+    let mut leads_in = InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+    let mut findings = Vec::new();
+    replay::run(&mut engine, &mut calls_in, &mut leads_in, None, &mut findings);
+    drop((findings, calls_in, leads_in));
+    let after = LIVE_BYTES.load(Ordering::Relaxed);
+    let leads_tracked = engine.tracked_leads();
+    let state = after - before;
+    let (timers, pending) = engine.queued_work();
+    println!(
+        "engine state: {leads_tracked} tracked leads, {state} bytes allocated => {:.0} bytes/lead \
+         (engine's own estimate {:.0} bytes/lead; {timers} timers, {pending} pending events)",
+        state as f64 / leads_tracked as f64,
+        engine.state_bytes() as f64 / leads_tracked as f64
+    );
+    drop(engine);
+}
+
+criterion_group!(benches, replay_json);
+
+fn main() {
+    state_per_lead();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

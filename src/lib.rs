@@ -6,12 +6,14 @@
 //! - [`config`]: TOML configuration with defaults from the SPEC, validation and per-tenant overrides.
 //! - [`calendar`]: business days and working-time arithmetic in a tenant's time zone.
 //! - [`engine`]: the pure rules engine — per-lead state, episodes, event-time timers, findings.
+//! - [`demo`]: a simulated sales floor through the engine, findings printed as they happen.
 //! - [`replay`]: runs the engine over files (NDJSON or Avro containers) and writes the findings.
 //! - [`generator`]: a realistic, seeded generator of calls and lead events for tests, benches and demos.
 
 pub mod calendar;
 pub mod codec;
 pub mod config;
+pub mod demo;
 // pub mod engine; (enabled once calendar and config land)
 pub mod generator;
 pub mod model;

@@ -43,6 +43,21 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// A simulated sales floor (20 managers, ~100 leads a day) through the engine; findings are
+    /// printed as simulated time passes (a working day in about a minute). Ctrl-C stops it.
+    Demo {
+        /// Simulated calendar days.
+        #[arg(long, default_value_t = 5)]
+        days: u32,
+        /// Wall-clock seconds per simulated working day; 0 = as fast as possible.
+        #[arg(long, default_value_t = 60.0)]
+        seconds_per_day: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Configuration (TOML); SPEC defaults when absent.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Validate a configuration file and print the effective configuration.
     CheckConfig {
         file: PathBuf,
@@ -142,6 +157,25 @@ fn run(command: Command) -> Result<ExitCode> {
                 eprintln!("{} malformed records skipped", output.malformed.len());
                 Ok(ExitCode::from(EXIT_MALFORMED_INPUT))
             }
+        }
+        Command::Demo {
+            days,
+            seconds_per_day,
+            seed,
+            config,
+        } => {
+            let config = load_config(config.as_deref())?;
+            let mut options = dozvon::demo::DemoOptions::default();
+            options.generator.days = days;
+            options.generator.seed = seed;
+            options.seconds_per_working_day = seconds_per_day;
+            println!(
+                "dozvon demo: {} managers, ~{} leads a day, {} days; a working day takes ~{} s. Ctrl-C stops.",
+                options.generator.managers, options.generator.leads_per_day, days, seconds_per_day
+            );
+            let printed = dozvon::demo::run(&options, config, &mut std::io::stdout().lock())?;
+            println!("demo finished: {printed} findings");
+            Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {
             let config = Config::load(&file)?;

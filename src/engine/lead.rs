@@ -96,9 +96,11 @@ pub struct LeadState {
     pub created_at: Secs,
     pub episode: Option<Episode>,
     pub sla: SlaState,
-    /// Last activity (creation, stage change, attempt) and the activity a stale finding was
-    /// emitted for, so a quiet spell is reported once.
-    pub last_activity: Secs,
+    /// Latest creation or stage-change time applied (lead events are applied in time order).
+    pub stage_activity: Secs,
+    /// The activity the armed stale deadline was computed from, and the activity whose quiet
+    /// spell was last reported (a spell is reported once).
+    pub stale_basis: Secs,
     pub stale_reported_for: Secs,
     /// Latest event time of any record of this lead (eviction).
     pub last_seen: Secs,
@@ -125,7 +127,8 @@ impl LeadState {
             created_at: 0,
             episode: None,
             sla: SlaState::NotApplicable,
-            last_activity: 0,
+            stage_activity: 0,
+            stale_basis: 0,
             stale_reported_for: 0,
             last_seen: 0,
             pending_events: 0,
@@ -158,7 +161,7 @@ impl LeadState {
     /// the current episode once the soft cap is exceeded (they only served de-duplication).
     pub fn remember(&mut self, entry: Seen) {
         if self.seen.len() >= SEEN_SOFT_CAP {
-            let keep_from = self.episode.map_or(self.last_activity, |e| e.start);
+            let keep_from = self.episode.map_or(self.stage_activity, |e| e.start);
             if let Some(oldest) = self
                 .seen
                 .iter()
@@ -177,8 +180,27 @@ impl LeadState {
         self.seen.push(entry);
     }
 
-    pub fn touch_activity(&mut self, at: Secs) {
-        self.last_activity = self.last_activity.max(at);
+    /// The last activity (creation, stage change, attempt) strictly before `at`. Calls are
+    /// applied on arrival, so later ones may be known already; they must not count.
+    pub fn last_activity_before(&self, at: Secs) -> Secs {
+        let attempts = self
+            .seen
+            .iter()
+            .filter(|s| s.is_attempt() && s.at < at)
+            .map(|s| s.at)
+            .max()
+            .unwrap_or(0);
+        let stage = if self.stage_activity < at { self.stage_activity } else { 0 };
+        attempts.max(stage)
+    }
+
+    /// The first attempt at or after `at`, if one is known.
+    pub fn first_attempt_from(&self, at: Secs) -> Option<Secs> {
+        self.seen
+            .iter()
+            .filter(|s| s.is_attempt() && s.at >= at)
+            .map(|s| s.at)
+            .min()
     }
 
     /// Attempts started in `[from, to)`.

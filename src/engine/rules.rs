@@ -24,15 +24,15 @@ pub struct CallFacts<'a> {
 /// SPEC §4.4 and §4.9: a new (not duplicate) call bound to the lead.
 pub fn on_call(ctx: &TenantContext, lead: &mut LeadState, call: &CallFacts<'_>, out: &mut Vec<Finding>) {
     if call.attempt {
-        lead.touch_activity(call.at);
-        arm_stale(ctx, lead);
+        arm_stale(ctx, lead, call.at);
     }
     if call.touch {
         let id = finding_id(&["listen", &ctx.name, &lead.lead_id, call.call_id]);
         let mut review = emit::qc_review(ctx, lead, id, QcKind::CallListen, call.at);
-        if let Some(manager) = call.manager_id {
-            review.manager_id = Some(manager.to_owned());
-        }
+        // Reported on arrival, so only the call's own data: the lead's stage and manager
+        // depend on which lead events the watermark has released so far.
+        review.manager_id = call.manager_id.map(str::to_owned);
+        review.stage = None;
         review.call_id = Some(call.call_id.to_owned());
         review.recording_url = call.recording_url.map(str::to_owned);
         review.talk_seconds = Some(call.talk_seconds);
@@ -160,34 +160,48 @@ pub fn on_sla_deadline(ctx: &TenantContext, lead: &mut LeadState, out: &mut Vec<
     out.push(Finding::Violation(v));
 }
 
-/// SPEC §4.6: the stale check armed for the last activity came due at `at`.
+/// SPEC §4.6: the armed stale deadline came due at `at`. The deadline is a lower bound: it is
+/// re-armed when the last activity before it turns out to be later than its basis.
 pub fn on_stale_check(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &mut Vec<Finding>) {
-    let due = ctx.stale_due(lead.last_activity);
-    if due > at {
-        lead.deadlines[TimerKind::Stale as usize] = due;
-        return;
+    let k = TimerKind::Stale as usize;
+    let activity = lead.last_activity_before(at);
+    if activity > lead.stale_reported_for {
+        let due = ctx.stale_due(activity);
+        if due > at {
+            lead.deadlines[k] = due;
+            lead.stale_basis = activity;
+            return;
+        }
+        if lead.stage.is_some() && !lead.is_terminal() {
+            lead.stale_reported_for = activity;
+            let id = finding_id(&["stale", &ctx.name, &lead.lead_id, &activity.to_string()]);
+            let mut v = emit::violation(ctx, lead, id, Rule::StaleLead, due);
+            v.last_activity_at = Some(TenantContext::ts(activity));
+            v.attempts_total = lead.episode.map(|e| lead.attempts_between(e.start, due));
+            out.push(Finding::Violation(v));
+        }
     }
-    if lead.stage.is_none() || lead.is_terminal() || lead.stale_reported_for == lead.last_activity {
-        return;
+    // The next spell can only start with an activity at or after `at`; one may be known already.
+    lead.stale_basis = 0;
+    if let Some(next) = lead.first_attempt_from(at) {
+        arm_stale(ctx, lead, next);
     }
-    lead.stale_reported_for = lead.last_activity;
-    let activity = lead.last_activity.to_string();
-    let id = finding_id(&["stale", &ctx.name, &lead.lead_id, &activity]);
-    let mut v = emit::violation(ctx, lead, id, Rule::StaleLead, at);
-    v.last_activity_at = Some(TenantContext::ts(lead.last_activity));
-    v.attempts_total = lead.episode.map(|e| lead.attempts_between(e.start, at));
-    out.push(Finding::Violation(v));
 }
 
-/// Arms the stale check after an activity unless one is armed or the spell was reported.
-pub fn arm_stale(ctx: &TenantContext, lead: &mut LeadState) {
+/// Arms (or moves earlier) the stale deadline for an activity at `activity`. Cheap when the
+/// activity is not earlier than the armed basis, which is the common, in-order case.
+pub fn arm_stale(ctx: &TenantContext, lead: &mut LeadState, activity: Secs) {
     let k = TimerKind::Stale as usize;
-    if lead.deadlines[k] == 0
-        && lead.stage.is_some()
-        && !lead.is_terminal()
-        && lead.stale_reported_for != lead.last_activity
-    {
-        lead.deadlines[k] = ctx.stale_due(lead.last_activity);
+    if activity <= lead.stale_reported_for || lead.stage.is_none() {
+        return;
+    }
+    if lead.deadlines[k] != 0 && activity >= lead.stale_basis {
+        return;
+    }
+    let due = ctx.stale_due(activity);
+    if lead.deadlines[k] == 0 || due < lead.deadlines[k] {
+        lead.deadlines[k] = due;
+        lead.stale_basis = activity;
     }
 }
 
@@ -249,7 +263,7 @@ pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &Pend
         let created = if event.created_at != 0 { event.created_at } else { event.at };
         lead.created_at = created;
         lead.stage = Some(new_stage);
-        lead.touch_activity(created);
+        lead.stage_activity = lead.stage_activity.max(created);
         if event.kind == StageKind::Cadence {
             start_episode(ctx, lead, created, true);
             let channel = ctx.interner.resolve(lead.channel);
@@ -257,13 +271,16 @@ pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &Pend
             lead.sla = SlaState::Pending { created, deadline };
             lead.deadlines[TimerKind::FirstCallSla as usize] = deadline;
         }
-        arm_stale(ctx, lead);
+        arm_stale(ctx, lead, created);
+        if let Some(first) = lead.first_attempt_from(0) {
+            arm_stale(ctx, lead, first); // calls that arrived before the creation event
+        }
         return;
     };
     if previous.stage == event.stage {
         return; // no move: a reassignment or a repeated update
     }
-    lead.touch_activity(event.at);
+    lead.stage_activity = lead.stage_activity.max(event.at);
     lead.stage = Some(new_stage);
     match (previous.kind, event.kind) {
         (StageKind::Cadence, StageKind::Cadence) => {}
@@ -291,5 +308,5 @@ pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &Pend
         (StageKind::Cadence, StageKind::Other | StageKind::Converted) => end_episode(lead),
         (StageKind::Other | StageKind::Converted, StageKind::Other | StageKind::Converted) => {}
     }
-    arm_stale(ctx, lead);
+    arm_stale(ctx, lead, event.at);
 }
