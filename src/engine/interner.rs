@@ -47,13 +47,6 @@ impl Interner {
         self.resolve(symbol).map(str::to_owned)
     }
 
-    pub fn len(&self) -> usize {
-        self.texts.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -58,7 +58,4 @@ impl PendingQueue {
         self.heap.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
 }

@@ -53,6 +53,7 @@ impl LeadTable {
         (slot, true)
     }
 
+    #[cfg(test)]
     pub fn get(&self, slot: u32) -> Option<&LeadState> {
         self.slots.get(slot as usize).and_then(Option::as_ref)
     }
@@ -76,10 +77,6 @@ impl LeadTable {
 
     pub fn len(&self) -> usize {
         self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &LeadState> {

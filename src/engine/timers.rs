@@ -81,10 +81,6 @@ impl TimerQueue {
         self.heap.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
     pub fn heap_bytes(&self) -> usize {
         self.heap.capacity() * std::mem::size_of::<Reverse<TimerEntry>>()
     }
