@@ -13,8 +13,8 @@
 pub mod calendar;
 pub mod codec;
 pub mod config;
-// pub mod demo;
+pub mod demo;
 pub mod engine;
 pub mod generator;
 pub mod model;
-// pub mod replay;
+pub mod replay;
