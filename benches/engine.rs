@@ -28,7 +28,10 @@ unsafe impl GlobalAlloc for CountingAllocator {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -65,11 +68,18 @@ fn replay_json(c: &mut Criterion) {
         b.iter_batched(
             || Engine::new(config.clone()).expect("engine"),
             |mut engine| {
-                let mut calls_in = InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
-                let mut leads_in = InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+                let mut calls_in =
+                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
+                let mut leads_in =
+                    InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
                 let mut findings = Vec::with_capacity(1 << 16);
-                let (malformed, n, _) =
-                    replay::run(&mut engine, &mut calls_in, &mut leads_in, None, &mut findings);
+                let (malformed, n, _) = replay::run(
+                    &mut engine,
+                    &mut calls_in,
+                    &mut leads_in,
+                    None,
+                    &mut findings,
+                );
                 assert!(malformed.is_empty());
                 (n, findings.len(), engine)
             },
@@ -113,7 +123,13 @@ fn state_per_lead() {
     let mut calls_in = InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
     let mut leads_in = InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
     let mut findings = Vec::new();
-    replay::run(&mut engine, &mut calls_in, &mut leads_in, None, &mut findings);
+    replay::run(
+        &mut engine,
+        &mut calls_in,
+        &mut leads_in,
+        None,
+        &mut findings,
+    );
     drop((findings, calls_in, leads_in));
     let after = LIVE_BYTES.load(Ordering::Relaxed);
     let leads_tracked = engine.tracked_leads();

@@ -37,7 +37,12 @@ impl Default for DemoOptions {
 
 /// One finding as a line a sales head can read.
 pub fn describe(finding: &Finding, tz: Tz) -> String {
-    let local = |t: Timestamp| t.to_datetime().with_timezone(&tz).format("%a %d %b %H:%M").to_string();
+    let local = |t: Timestamp| {
+        t.to_datetime()
+            .with_timezone(&tz)
+            .format("%a %d %b %H:%M")
+            .to_string()
+    };
     let manager = |m: &Option<String>| m.clone().unwrap_or_else(|| "-".to_owned());
     match finding {
         Finding::Violation(v) => {
@@ -68,10 +73,7 @@ pub fn describe(finding: &Finding, tz: Tz) -> String {
                     "stale: nothing happened since {}",
                     v.last_activity_at.map_or_else(String::new, local)
                 ),
-                Rule::Retraction => format!(
-                    "retracts {}",
-                    v.retracts.as_deref().unwrap_or("-")
-                ),
+                Rule::Retraction => format!("retracts {}", v.retracts.as_deref().unwrap_or("-")),
             };
             format!(
                 "[{}] VIOLATION {:<24} lead {:<10} manager {:<5} {}",
@@ -92,7 +94,11 @@ pub fn describe(finding: &Finding, tz: Tz) -> String {
                 ),
                 QcKind::RejectionRecheck => format!(
                     "re-call the rejected client{} ({})",
-                    if q.premature { ", rejected prematurely" } else { "" },
+                    if q.premature {
+                        ", rejected prematurely"
+                    } else {
+                        ""
+                    },
                     q.rejection_reason.as_deref().unwrap_or("no reason")
                 ),
             };
@@ -109,7 +115,11 @@ pub fn describe(finding: &Finding, tz: Tz) -> String {
 }
 
 /// Runs the demo, printing findings to `out` as simulated time passes; returns how many.
-pub fn run(options: &DemoOptions, config: Arc<Config>, out: &mut dyn Write) -> Result<usize, EngineError> {
+pub fn run(
+    options: &DemoOptions,
+    config: Arc<Config>,
+    out: &mut dyn Write,
+) -> Result<usize, EngineError> {
     let tz = config.default_tenant.calendar.timezone;
     let (work_start, work_end) = (
         config.default_tenant.calendar.work_start,

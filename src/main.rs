@@ -59,9 +59,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Validate a configuration file and print the effective configuration.
-    CheckConfig {
-        file: PathBuf,
-    },
+    CheckConfig { file: PathBuf },
     /// Generate a realistic dataset (calls.ndjson, leads.ndjson) into a directory.
     Gen {
         #[arg(long)]
@@ -134,7 +132,9 @@ fn run(command: Command) -> Result<ExitCode> {
                 println!(
                     "replayed {} events (watermark {}): {} violations, {} QC reviews -> {}",
                     output.events,
-                    output.until.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+                    output
+                        .until
+                        .map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
                     output.violations.len(),
                     output.reviews.len(),
                     out.display()
@@ -149,7 +149,10 @@ fn run(command: Command) -> Result<ExitCode> {
                     s.unresolved_calls,
                     output.malformed.len()
                 );
-                print!("{}", Summary::new(&output.violations, &output.reviews).render());
+                print!(
+                    "{}",
+                    Summary::new(&output.violations, &output.reviews).render()
+                );
             }
             if output.malformed.is_empty() {
                 Ok(ExitCode::SUCCESS)

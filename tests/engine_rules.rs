@@ -18,7 +18,14 @@ fn attempt(id: &str, lead: &str, at: &str) -> InputEvent<'static> {
     call(id, lead, at, Direction::Outbound, Disposition::NoAnswer, 0)
 }
 
-fn call(id: &str, lead: &str, at: &str, direction: Direction, disposition: Disposition, talk: u32) -> InputEvent<'static> {
+fn call(
+    id: &str,
+    lead: &str,
+    at: &str,
+    direction: Direction,
+    disposition: Disposition,
+    talk: u32,
+) -> InputEvent<'static> {
     InputEvent::Call(CallRecord {
         call_id: Cow::Owned(id.into()),
         tenant: None,
@@ -86,9 +93,15 @@ fn sla_across_a_night() {
         stage("e1", "A", "2026-03-03T02:00:00+03:00", "NEW"),
         attempt("a1", "A", "2026-03-03T09:15:00+03:00"),
     ];
-    assert!(!rules_of(&run(Config::default(), on_time, "2026-03-03T12:00:00+03:00"))
+    assert!(
+        !rules_of(&run(
+            Config::default(),
+            on_time,
+            "2026-03-03T12:00:00+03:00"
+        ))
         .iter()
-        .any(|(r, _)| *r == Rule::FirstCallSlaBreach));
+        .any(|(r, _)| *r == Rule::FirstCallSlaBreach)
+    );
     let late = vec![
         stage("e1", "A", "2026-03-03T02:00:00+03:00", "NEW"),
         attempt("a1", "A", "2026-03-03T09:16:00+03:00"),
@@ -112,14 +125,19 @@ fn sla_across_a_holiday_and_per_channel() {
     let events = vec![
         stage("e1", "A", "2026-03-06T17:55:00+03:00", "NEW"),
         attempt("a1", "A", "2026-03-10T09:09:00+03:00"),
-        with_channel(stage("e2", "B", "2026-03-06T17:56:00+03:00", "NEW"), "paid_ads"),
+        with_channel(
+            stage("e2", "B", "2026-03-06T17:56:00+03:00", "NEW"),
+            "paid_ads",
+        ),
         attempt("b1", "B", "2026-03-10T09:05:00+03:00"),
     ];
     let findings = run(cfg, events, "2026-03-10T12:00:00+03:00");
     let breaches: Vec<_> = findings
         .iter()
         .filter_map(|f| match f {
-            Finding::Violation(v) if v.rule == Rule::FirstCallSlaBreach => Some((v.lead_id.as_str(), v.deadline)),
+            Finding::Violation(v) if v.rule == Rule::FirstCallSlaBreach => {
+                Some((v.lead_id.as_str(), v.deadline))
+            }
             _ => None,
         })
         .collect();
@@ -159,7 +177,10 @@ fn dst_change_keeps_local_days() {
         panic!("expected a violation, got {findings:?}")
     };
     assert_eq!(v.rule, Rule::DailyAttemptsShortfall);
-    assert_eq!(v.business_day.map(|d| d.to_string()).as_deref(), Some("2026-03-30"));
+    assert_eq!(
+        v.business_day.map(|d| d.to_string()).as_deref(),
+        Some("2026-03-30")
+    );
     assert_eq!(v.detected_at, ts("2026-03-31T00:00:00+02:00"));
     assert_eq!(v.attempts_on_day, Some(2));
     assert_eq!(v.attempts_total, Some(5));
@@ -175,7 +196,10 @@ fn duplicates_are_ignored() {
         attempt("a2", "A", "2026-03-02T10:35:00+03:00"),
     ];
     let findings = run(Config::default(), events, "2026-03-03T01:00:00+03:00");
-    assert_eq!(rules_of(&findings), vec![(Rule::DailyAttemptsShortfall, Some("2026-03-02".into()))]);
+    assert_eq!(
+        rules_of(&findings),
+        vec![(Rule::DailyAttemptsShortfall, Some("2026-03-02".into()))]
+    );
 }
 
 #[test]
@@ -183,18 +207,32 @@ fn touch_satisfies_the_day_unless_configured_otherwise() {
     let events = || {
         vec![
             stage("e1", "A", "2026-03-02T09:30:00+03:00", "NEW"),
-            call("a1", "A", "2026-03-02T09:35:00+03:00", Direction::Inbound, Disposition::Answered, 31),
+            call(
+                "a1",
+                "A",
+                "2026-03-02T09:35:00+03:00",
+                Direction::Inbound,
+                Disposition::Answered,
+                31,
+            ),
         ]
     };
     let findings = run(Config::default(), events(), "2026-03-03T01:00:00+03:00");
     // An inbound touch satisfies the day, but is no attempt, so the SLA is breached.
     assert_eq!(rules_of(&findings), vec![(Rule::FirstCallSlaBreach, None)]);
-    assert!(findings.iter().any(|f| matches!(f, Finding::Qc(q) if q.kind == QcKind::CallListen)));
+    assert!(
+        findings
+            .iter()
+            .any(|f| matches!(f, Finding::Qc(q) if q.kind == QcKind::CallListen))
+    );
     let strict = config("[rules]\ntouch_satisfies_day = false\n");
     let findings = run(strict, events(), "2026-03-03T01:00:00+03:00");
     assert_eq!(
         rules_of(&findings),
-        vec![(Rule::NoAttemptsToday, Some("2026-03-02".into())), (Rule::FirstCallSlaBreach, None)]
+        vec![
+            (Rule::NoAttemptsToday, Some("2026-03-02".into())),
+            (Rule::FirstCallSlaBreach, None)
+        ]
     );
 }
 
@@ -216,12 +254,17 @@ fn late_call_retracts_the_daily_violation() {
     let shortfall = findings
         .iter()
         .find_map(|f| match f {
-            Finding::Violation(v) if v.rule == Rule::DailyAttemptsShortfall => Some(v.violation_id.clone()),
+            Finding::Violation(v) if v.rule == Rule::DailyAttemptsShortfall => {
+                Some(v.violation_id.clone())
+            }
             _ => None,
         })
         .expect("Monday flagged");
     // The PBX delivers Monday's third call late.
-    driver.feed(&attempt("a0", "A", "2026-03-02T17:00:00+03:00"), &mut findings);
+    driver.feed(
+        &attempt("a0", "A", "2026-03-02T17:00:00+03:00"),
+        &mut findings,
+    );
     let retraction = findings.last().expect("a finding");
     let Finding::Violation(retraction) = retraction else {
         panic!("expected a retraction, got {retraction:?}")
@@ -240,7 +283,10 @@ fn late_call_that_does_not_make_the_day_compliant_retracts_nothing() {
         attempt("a0", "A", "2026-03-02T17:00:00+03:00"),
     ];
     let findings = run(Config::default(), events, "2026-03-03T12:00:00+03:00");
-    assert_eq!(rules_of(&findings), vec![(Rule::DailyAttemptsShortfall, Some("2026-03-02".into()))]);
+    assert_eq!(
+        rules_of(&findings),
+        vec![(Rule::DailyAttemptsShortfall, Some("2026-03-02".into()))]
+    );
 }
 
 #[test]
@@ -285,7 +331,13 @@ fn stale_lead_is_reported_once_per_quiet_spell() {
         })
         .collect();
     // Monday's spell closes Thu 03-05; Tuesday 03-10's spell closes Fri 03-13.
-    assert_eq!(stale, vec![ts("2026-03-06T00:00:00+03:00"), ts("2026-03-14T00:00:00+03:00")]);
+    assert_eq!(
+        stale,
+        vec![
+            ts("2026-03-06T00:00:00+03:00"),
+            ts("2026-03-14T00:00:00+03:00")
+        ]
+    );
 }
 
 #[test]
@@ -297,7 +349,11 @@ fn converted_and_rejected_leads_are_never_stale() {
         stage("e4", "B", "2026-03-02T10:00:00+03:00", "JUNK"),
     ];
     let findings = run(Config::default(), events, "2026-03-20T12:00:00+03:00");
-    assert!(!rules_of(&findings).iter().any(|(r, _)| *r == Rule::StaleLead));
+    assert!(
+        !rules_of(&findings)
+            .iter()
+            .any(|(r, _)| *r == Rule::StaleLead)
+    );
 }
 
 #[test]

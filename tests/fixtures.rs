@@ -22,7 +22,9 @@ fn assert_same_findings(scenario: &str, what: &str, expected: &[Value], actual: 
             panic!("{scenario}: expected {what} must be objects")
         };
         let position = left.iter().position(|got| {
-            fields.iter().all(|(key, value)| got.get(key) == Some(value))
+            fields
+                .iter()
+                .all(|(key, value)| got.get(key) == Some(value))
         });
         match position {
             Some(i) => {
@@ -42,7 +44,9 @@ fn assert_same_findings(scenario: &str, what: &str, expected: &[Value], actual: 
 }
 
 fn run_scenario(name: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
     )

@@ -47,14 +47,27 @@ fn dataset_events(seed: u64) -> Vec<InputEvent<'static>> {
 }
 
 /// Each event is delivered at `time + delay` with `delay < lateness`; some are delivered twice.
-fn disorder(events: &[InputEvent<'static>], seed: u64, lateness_ms: i64, duplicate_rate: f64) -> Vec<InputEvent<'static>> {
+fn disorder(
+    events: &[InputEvent<'static>],
+    seed: u64,
+    lateness_ms: i64,
+    duplicate_rate: f64,
+) -> Vec<InputEvent<'static>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut keyed: Vec<(i64, u64, InputEvent<'static>)> = Vec::new();
     for event in events {
-        let copies = if rng.random_bool(duplicate_rate) { 2 } else { 1 };
+        let copies = if rng.random_bool(duplicate_rate) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let delay = rng.random_range(0..lateness_ms);
-            keyed.push((event.event_time().millis() + delay, rng.random(), event.clone()));
+            keyed.push((
+                event.event_time().millis() + delay,
+                rng.random(),
+                event.clone(),
+            ));
         }
     }
     keyed.sort_by_key(|(key, tie, _)| (*key, *tie));

@@ -8,7 +8,12 @@ use super::lead::{LeadState, Secs};
 use crate::model::{Finding, QcKind, QcReview, Rule, Violation};
 
 /// Id of the daily finding for `day` of the episode that started at `episode_start`.
-pub fn daily_id(ctx: &TenantContext, lead: &LeadState, episode_start: Secs, day: NaiveDate) -> String {
+pub fn daily_id(
+    ctx: &TenantContext,
+    lead: &LeadState,
+    episode_start: Secs,
+    day: NaiveDate,
+) -> String {
     finding_id(&[
         "daily",
         &ctx.name,

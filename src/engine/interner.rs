@@ -46,7 +46,6 @@ impl Interner {
     pub fn resolve_owned(&self, symbol: Symbol) -> Option<String> {
         self.resolve(symbol).map(str::to_owned)
     }
-
 }
 
 #[cfg(test)]

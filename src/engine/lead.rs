@@ -190,7 +190,11 @@ impl LeadState {
             .map(|s| s.at)
             .max()
             .unwrap_or(0);
-        let stage = if self.stage_activity < at { self.stage_activity } else { 0 };
+        let stage = if self.stage_activity < at {
+            self.stage_activity
+        } else {
+            0
+        };
         attempts.max(stage)
     }
 

@@ -57,5 +57,4 @@ impl PendingQueue {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
-
 }

@@ -22,7 +22,12 @@ pub struct CallFacts<'a> {
 }
 
 /// SPEC §4.4 and §4.9: a new (not duplicate) call bound to the lead.
-pub fn on_call(ctx: &TenantContext, lead: &mut LeadState, call: &CallFacts<'_>, out: &mut Vec<Finding>) {
+pub fn on_call(
+    ctx: &TenantContext,
+    lead: &mut LeadState,
+    call: &CallFacts<'_>,
+    out: &mut Vec<Finding>,
+) {
     if call.attempt {
         arm_stale(ctx, lead, call.at);
     }
@@ -46,7 +51,12 @@ pub fn on_call(ctx: &TenantContext, lead: &mut LeadState, call: &CallFacts<'_>, 
     }
 }
 
-fn retract_daily_if_now_compliant(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &mut Vec<Finding>) {
+fn retract_daily_if_now_compliant(
+    ctx: &TenantContext,
+    lead: &mut LeadState,
+    at: Secs,
+    out: &mut Vec<Finding>,
+) {
     let Some(mut episode) = lead.episode else {
         return;
     };
@@ -73,7 +83,12 @@ fn retract_daily_if_now_compliant(ctx: &TenantContext, lead: &mut LeadState, at:
     }
 }
 
-fn retract_sla_if_now_met(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &mut Vec<Finding>) {
+fn retract_sla_if_now_met(
+    ctx: &TenantContext,
+    lead: &mut LeadState,
+    at: Secs,
+    out: &mut Vec<Finding>,
+) {
     if let SlaState::Breached { created, deadline } = lead.sla
         && at >= created
         && at <= deadline
@@ -84,7 +99,12 @@ fn retract_sla_if_now_met(ctx: &TenantContext, lead: &mut LeadState, at: Secs, o
     }
 }
 
-fn counts_on_day(ctx: &TenantContext, lead: &LeadState, episode: &Episode, day: chrono::NaiveDate) -> (u32, u32, u32) {
+fn counts_on_day(
+    ctx: &TenantContext,
+    lead: &LeadState,
+    episode: &Episode,
+    day: chrono::NaiveDate,
+) -> (u32, u32, u32) {
     let from = ctx.start_of_day(day).max(episode.start);
     let to = ctx.end_of_day(day);
     (
@@ -94,7 +114,12 @@ fn counts_on_day(ctx: &TenantContext, lead: &LeadState, episode: &Episode, day: 
     )
 }
 
-fn day_is_compliant(ctx: &TenantContext, lead: &LeadState, episode: &Episode, day: chrono::NaiveDate) -> bool {
+fn day_is_compliant(
+    ctx: &TenantContext,
+    lead: &LeadState,
+    episode: &Episode,
+    day: chrono::NaiveDate,
+) -> bool {
     let (attempts, touches, _) = counts_on_day(ctx, lead, episode, day);
     attempts >= ctx.rules.daily_attempts || (ctx.rules.touch_satisfies_day && touches > 0)
 }
@@ -224,7 +249,13 @@ fn end_episode(lead: &mut LeadState) {
 }
 
 /// SPEC §4.2–4.3: the lead moved into a rejected stage at `at`.
-fn on_rejection(ctx: &TenantContext, lead: &mut LeadState, event: &PendingEvent, from_cadence: bool, out: &mut Vec<Finding>) {
+fn on_rejection(
+    ctx: &TenantContext,
+    lead: &mut LeadState,
+    event: &PendingEvent,
+    from_cadence: bool,
+    out: &mut Vec<Finding>,
+) {
     let reason = event.rejection_reason.as_deref();
     let attempts_total = lead
         .episode
@@ -251,7 +282,12 @@ fn on_rejection(ctx: &TenantContext, lead: &mut LeadState, event: &PendingEvent,
 }
 
 /// Applies a lead event in event-time order (SPEC §3 episodes, §4.2, §4.3, §4.7).
-pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &PendingEvent, out: &mut Vec<Finding>) {
+pub fn on_lead_event(
+    ctx: &mut TenantContext,
+    lead: &mut LeadState,
+    event: &PendingEvent,
+    out: &mut Vec<Finding>,
+) {
     lead.manager = event.manager.or(lead.manager);
     lead.channel = event.channel.or(lead.channel);
     let new_stage = StageState {
@@ -260,7 +296,11 @@ pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &Pend
     };
     let Some(previous) = lead.stage else {
         // Creation: the first lead event seen for this lead.
-        let created = if event.created_at != 0 { event.created_at } else { event.at };
+        let created = if event.created_at != 0 {
+            event.created_at
+        } else {
+            event.at
+        };
         lead.created_at = created;
         lead.stage = Some(new_stage);
         lead.stage_activity = lead.stage_activity.max(created);
@@ -297,7 +337,10 @@ pub fn on_lead_event(ctx: &mut TenantContext, lead: &mut LeadState, event: &Pend
         (StageKind::Rejected, StageKind::Other) => ctx.outcomes.cold_base_transfers += 1,
         (StageKind::Rejected, StageKind::Cadence | StageKind::Converted) => {
             ctx.outcomes.overturned += 1;
-            *ctx.outcomes.overturned_by_manager.entry(lead.rejected_by).or_default() += 1;
+            *ctx.outcomes
+                .overturned_by_manager
+                .entry(lead.rejected_by)
+                .or_default() += 1;
             if event.kind == StageKind::Cadence {
                 start_episode(ctx, lead, event.at, false);
             }

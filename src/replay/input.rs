@@ -46,7 +46,11 @@ impl<'a> InputRecord<'a> for LeadEvent<'a> {
 }
 
 enum Body<'a, T> {
-    Lines { data: &'a [u8], pos: usize, line: usize },
+    Lines {
+        data: &'a [u8],
+        pos: usize,
+        line: usize,
+    },
     Records(std::iter::Enumerate<std::vec::IntoIter<Result<T, DecodeError>>>),
 }
 

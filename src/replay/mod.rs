@@ -18,9 +18,15 @@ use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timesta
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Input(Malformed),
     #[error(transparent)]
@@ -73,7 +79,11 @@ impl<'e> Driver<'e> {
 
     /// End of input: moves the watermark to `until` (default: the latest event time seen) and
     /// returns it with the number of events fed.
-    pub fn finish(self, until: Option<Timestamp>, findings: &mut Vec<Finding>) -> (u64, Option<Timestamp>) {
+    pub fn finish(
+        self,
+        until: Option<Timestamp>,
+        findings: &mut Vec<Finding>,
+    ) -> (u64, Option<Timestamp>) {
         let until = until.or(self.latest);
         if let Some(until) = until {
             self.engine.flush_until(until, findings);
@@ -119,9 +129,15 @@ pub fn run<'a>(
             (Some(call), Some(lead)) => lead.event_time() <= call.event_time(),
         };
         let event = if take_lead {
-            std::mem::replace(&mut next_lead, leads.next_record(&mut malformed).map(InputEvent::Lead))
+            std::mem::replace(
+                &mut next_lead,
+                leads.next_record(&mut malformed).map(InputEvent::Lead),
+            )
         } else {
-            std::mem::replace(&mut next_call, calls.next_record(&mut malformed).map(InputEvent::Call))
+            std::mem::replace(
+                &mut next_call,
+                calls.next_record(&mut malformed).map(InputEvent::Call),
+            )
         };
         if let Some(event) = event {
             driver.feed(&event, findings);
@@ -147,8 +163,10 @@ pub fn replay_files(
 ) -> Result<ReplayOutput, ReplayError> {
     let calls_data = read(calls_path)?;
     let leads_data = read(leads_path)?;
-    let mut calls = InputFile::<CallRecord>::new(calls_path, &calls_data).map_err(ReplayError::Input)?;
-    let mut leads = InputFile::<LeadEvent>::new(leads_path, &leads_data).map_err(ReplayError::Input)?;
+    let mut calls =
+        InputFile::<CallRecord>::new(calls_path, &calls_data).map_err(ReplayError::Input)?;
+    let mut leads =
+        InputFile::<LeadEvent>::new(leads_path, &leads_data).map_err(ReplayError::Input)?;
     let mut engine = Engine::new(config)?;
     let mut findings = Vec::new();
     let (malformed, events, until) = run(&mut engine, &mut calls, &mut leads, until, &mut findings);
