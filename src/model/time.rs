@@ -73,6 +73,9 @@ impl Timestamp {
 
     /// Parses RFC 3339 with a mandatory offset (`Z` or `±HH:MM`).
     pub fn parse_rfc3339(text: &str) -> Result<Self, TimestampError> {
+        if let Some(millis) = fast_rfc3339_millis(text.as_bytes()) {
+            return Self::from_millis(millis);
+        }
         let parsed = DateTime::parse_from_rfc3339(text)
             .map_err(|_| TimestampError::Syntax(text.to_owned()))?;
         Self::from_datetime(&parsed)
@@ -97,10 +100,79 @@ impl Serialize for Timestamp {
     }
 }
 
+/// The common shape `YYYY-MM-DDTHH:MM:SS[.fff]` + `Z` | `±HH:MM`, parsed without chrono;
+/// `None` for anything else (chrono then decides, so odd but valid forms still parse).
+fn fast_rfc3339_millis(b: &[u8]) -> Option<i64> {
+    fn num(b: &[u8]) -> Option<i64> {
+        b.iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    }
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (num(&b[0..4])?, num(&b[5..7])?, num(&b[8..10])?);
+    let (hour, minute, second) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date =
+        chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month as u32, day as u32)?;
+    let mut rest = &b[19..];
+    let mut millis = 0i64;
+    if rest.first() == Some(&b'.') {
+        let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        let frac = &rest[1..1 + digits];
+        millis = frac
+            .iter()
+            .take(3)
+            .try_fold(0i64, |acc, &c| Some(acc * 10 + i64::from(c - b'0')))?
+            * 10i64.pow(3 - digits.min(3) as u32);
+        rest = &rest[1 + digits..];
+    }
+    let offset_seconds = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let hours = num(&[*h1, *h2])?;
+            let minutes = num(&[*m1, *m2])?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let total = hours * 3600 + minutes * 60;
+            if *sign == b'-' { -total } else { total }
+        }
+        _ => return None,
+    };
+    let days = i64::from(
+        date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?)
+            .num_days(),
+    );
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some(seconds * 1000 + millis)
+}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+        struct Rfc3339;
+        impl serde::de::Visitor<'_> for Rfc3339 {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp with offset")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+                Timestamp::parse_rfc3339(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Rfc3339)
     }
 }
 
@@ -127,6 +199,42 @@ mod tests {
             Err(TimestampError::OutOfRange(_))
         ));
         assert!(Timestamp::parse_rfc3339("2106-01-01T00:00:00Z").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees_with_chrono(
+            secs in 0i64..4_000_000_000,
+            millis in 0i64..1000,
+            offset_minutes in -(14 * 60)..=(14 * 60i32),
+            digits in 0usize..4,
+        ) {
+            let offset = chrono::FixedOffset::east_opt(offset_minutes * 60).unwrap();
+            let utc = DateTime::from_timestamp_millis(secs * 1000 + millis).unwrap();
+            let format = match digits {
+                0 => SecondsFormat::Secs,
+                1 | 2 => SecondsFormat::Millis,
+                _ => SecondsFormat::Micros,
+            };
+            let text = utc.with_timezone(&offset).to_rfc3339_opts(format, offset_minutes == 0);
+            let expected = DateTime::parse_from_rfc3339(&text).unwrap().timestamp_millis();
+            proptest::prop_assert_eq!(fast_rfc3339_millis(text.as_bytes()), Some(expected), "{}", text);
+        }
+    }
+
+    #[test]
+    fn fast_path_refuses_what_it_does_not_know() {
+        for text in [
+            "2026-02-30T10:00:00Z",
+            "2026-03-02T24:00:00Z",
+            "2026-03-02T10:00:00",
+            "2026-03-02 10:00:00Z",
+            "2026-03-02T10:00:00.Z",
+        ] {
+            assert_eq!(fast_rfc3339_millis(text.as_bytes()), None, "{text}");
+        }
+        // A space separator is valid RFC 3339 for chrono; the fast path leaves it to chrono.
+        assert!(Timestamp::parse_rfc3339("2026-03-02 10:00:00+03:00").is_ok());
     }
 
     #[test]
