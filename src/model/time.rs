@@ -152,10 +152,9 @@ fn fast_rfc3339_millis(b: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = i64::from(
-        date.signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?)
-            .num_days(),
-    );
+    let days = date
+        .signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?)
+        .num_days();
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     Some(seconds * 1000 + millis)
 }
