@@ -93,7 +93,6 @@ pub struct LeadState {
     pub channel: Symbol,
     /// The manager who moved the lead into a rejected stage (for overturned rejections).
     pub rejected_by: Symbol,
-    pub created_at: Secs,
     pub episode: Option<Episode>,
     pub sla: SlaState,
     /// Latest creation or stage-change time applied (lead events are applied in time order).
@@ -124,7 +123,6 @@ impl LeadState {
             manager: Symbol::NONE,
             channel: Symbol::NONE,
             rejected_by: Symbol::NONE,
-            created_at: 0,
             episode: None,
             sla: SlaState::NotApplicable,
             stage_activity: 0,

@@ -301,7 +301,6 @@ pub fn on_lead_event(
         } else {
             event.at
         };
-        lead.created_at = created;
         lead.stage = Some(new_stage);
         lead.stage_activity = lead.stage_activity.max(created);
         if event.kind == StageKind::Cadence {
