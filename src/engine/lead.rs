@@ -19,20 +19,38 @@ pub mod flag {
 }
 
 /// One call or lead event seen for the lead: its id hash (de-duplication) and, for calls,
-/// what the counters need.
+/// what the counters need. Packed into 12 bytes: the hash's three low bits carry the flags.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Seen {
-    pub id_hash: u64,
+    tagged_hash: [u32; 2],
     pub at: Secs,
-    pub flags: u8,
 }
 
+const FLAG_BITS: u64 = 0b111;
+
 impl Seen {
+    pub fn new(id_hash: u64, at: Secs, flags: u8) -> Self {
+        let tagged = (id_hash & !FLAG_BITS) | (u64::from(flags) & FLAG_BITS);
+        Seen {
+            tagged_hash: [tagged as u32, (tagged >> 32) as u32],
+            at,
+        }
+    }
+    fn tagged(&self) -> u64 {
+        u64::from(self.tagged_hash[0]) | (u64::from(self.tagged_hash[1]) << 32)
+    }
+    pub fn flags(&self) -> u8 {
+        (self.tagged() & FLAG_BITS) as u8
+    }
+    /// Same record id (compared on the 61 hash bits that are kept).
+    pub fn has_id(&self, id_hash: u64) -> bool {
+        self.tagged() & !FLAG_BITS == id_hash & !FLAG_BITS
+    }
     pub fn is_attempt(&self) -> bool {
-        self.flags & (flag::CALL | flag::OUTBOUND) == flag::CALL | flag::OUTBOUND
+        self.flags() & (flag::CALL | flag::OUTBOUND) == flag::CALL | flag::OUTBOUND
     }
     pub fn is_touch(&self) -> bool {
-        self.flags & (flag::CALL | flag::TOUCH) == flag::CALL | flag::TOUCH
+        self.flags() & (flag::CALL | flag::TOUCH) == flag::CALL | flag::TOUCH
     }
 }
 
@@ -152,7 +170,7 @@ impl LeadState {
     }
 
     pub fn has_seen(&self, id_hash: u64) -> bool {
-        self.seen.iter().any(|s| s.id_hash == id_hash)
+        self.seen.iter().any(|s| s.has_id(id_hash))
     }
 
     /// Remembers a record; keeps memory bounded by forgetting the oldest entries that precede
@@ -224,5 +242,24 @@ impl LeadState {
     /// Approximate heap bytes owned by this lead (for memory accounting).
     pub fn heap_bytes(&self) -> usize {
         self.lead_id.len() + self.seen.capacity() * std::mem::size_of::<Seen>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_packs_flags_beside_the_hash() {
+        assert_eq!(std::mem::size_of::<Seen>(), 12);
+        let hash = 0xdead_beef_1234_5677;
+        let seen = Seen::new(hash, 42, flag::CALL | flag::OUTBOUND);
+        assert!(seen.has_id(hash));
+        assert!(!seen.has_id(hash ^ 0x10));
+        assert!(seen.is_attempt());
+        assert!(!seen.is_touch());
+        assert_eq!(seen.at, 42);
+        let event = Seen::new(hash, 1, 0);
+        assert!(!event.is_attempt() && !event.is_touch());
     }
 }

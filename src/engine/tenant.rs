@@ -58,7 +58,7 @@ impl TenantEngine {
         if touch {
             flags |= flag::TOUCH;
         }
-        lead.remember(Seen { id_hash, at, flags });
+        lead.remember(Seen::new(id_hash, at, flags));
         lead.last_seen = lead.last_seen.max(at);
         let late = at < watermark;
         let facts = CallFacts {
@@ -100,11 +100,7 @@ impl TenantEngine {
             return Applied::Duplicate;
         }
         let at = event.occurred_at.as_compact_seconds();
-        lead.remember(Seen {
-            id_hash,
-            at,
-            flags: 0,
-        });
+        lead.remember(Seen::new(id_hash, at, 0));
         lead.last_seen = lead.last_seen.max(at);
         lead.pending_events = lead.pending_events.saturating_add(1);
         let generation = lead.generation;
