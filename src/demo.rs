@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use crate::config::Config;
 use crate::engine::{Engine, EngineError};
 use crate::generator::{GenConfig, generate};
-use crate::model::{Finding, InputEvent, QcKind, Rule, Timestamp};
+use crate::model::{Finding, QcKind, Rule, Timestamp};
 use crate::replay::Driver;
 
 /// How the demo runs.
@@ -126,14 +126,7 @@ pub fn run(
         config.default_tenant.calendar.work_end,
     );
     let working_day_ms = (work_end - work_start).num_milliseconds().max(1) as f64;
-    let dataset = generate(&options.generator);
-    let mut events: Vec<InputEvent<'static>> = dataset
-        .calls
-        .into_iter()
-        .map(InputEvent::Call)
-        .chain(dataset.leads.into_iter().map(InputEvent::Lead))
-        .collect();
-    events.sort_by_key(InputEvent::event_time);
+    let events = generate(&options.generator).into_time_ordered_events();
     let mut engine = Engine::new(config)?;
     let mut driver = Driver::new(&mut engine);
     let mut findings = Vec::new();

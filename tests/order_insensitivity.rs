@@ -36,14 +36,7 @@ fn dataset_events(seed: u64) -> Vec<InputEvent<'static>> {
         max_disorder_ms: 0,
         ..GenConfig::default()
     });
-    let mut events: Vec<InputEvent<'static>> = dataset
-        .calls
-        .into_iter()
-        .map(InputEvent::Call)
-        .chain(dataset.leads.into_iter().map(InputEvent::Lead))
-        .collect();
-    events.sort_by_key(InputEvent::event_time);
-    events
+    dataset.into_time_ordered_events()
 }
 
 /// Each event is delivered at `time + delay` with `delay < lateness`; some are delivered twice.

@@ -95,6 +95,20 @@ impl Dataset {
         calls.chain(leads).max()
     }
 
+    /// Calls and lead events merged into one sequence in event-time order (stable: records
+    /// with equal times keep their delivery order, calls first).
+    pub fn into_time_ordered_events(self) -> Vec<crate::model::InputEvent<'static>> {
+        use crate::model::InputEvent;
+        let mut events: Vec<InputEvent<'static>> = self
+            .calls
+            .into_iter()
+            .map(InputEvent::Call)
+            .chain(self.leads.into_iter().map(InputEvent::Lead))
+            .collect();
+        events.sort_by_key(InputEvent::event_time);
+        events
+    }
+
     /// Writes one SPEC §1 JSON object per line, in delivery order.
     pub fn write_ndjson(&self, calls: &mut impl Write, leads: &mut impl Write) -> io::Result<()> {
         for call in &self.calls {
