@@ -38,15 +38,13 @@ impl TenantEngine {
         stats: &mut EngineStats,
         out: &mut Vec<Finding>,
     ) -> Applied {
-        let (slot, _) = self.leads.get_or_insert(lead_id);
-        let Some(lead) = self.leads.get_mut(slot) else {
-            return Applied::Duplicate; // unreachable: the slot was just resolved
-        };
-        let id_hash = dedup_hash(DedupSpace::Call, &call.call_id);
-        if lead.has_seen(id_hash) {
-            stats.duplicates += 1;
+        let Some((slot, id_hash)) = self.admit(lead_id, DedupSpace::Call, &call.call_id, stats)
+        else {
             return Applied::Duplicate;
-        }
+        };
+        let Some(lead) = self.leads.get_mut(slot) else {
+            return Applied::Duplicate; // unreachable: admit just resolved the slot
+        };
         let at = call.started_at.as_compact_seconds();
         let attempt = call.direction == Direction::Outbound;
         let touch = call.disposition == Disposition::Answered
@@ -90,15 +88,14 @@ impl TenantEngine {
         stats: &mut EngineStats,
         out: &mut Vec<Finding>,
     ) -> Applied {
-        let (slot, _) = self.leads.get_or_insert(&event.lead_id);
-        let Some(lead) = self.leads.get_mut(slot) else {
-            return Applied::Duplicate; // unreachable: the slot was just resolved
-        };
-        let id_hash = dedup_hash(DedupSpace::Event, &event.event_id);
-        if lead.has_seen(id_hash) {
-            stats.duplicates += 1;
+        let Some((slot, id_hash)) =
+            self.admit(&event.lead_id, DedupSpace::Event, &event.event_id, stats)
+        else {
             return Applied::Duplicate;
-        }
+        };
+        let Some(lead) = self.leads.get_mut(slot) else {
+            return Applied::Duplicate; // unreachable: admit just resolved the slot
+        };
         let at = event.occurred_at.as_compact_seconds();
         lead.remember(Seen::new(id_hash, at, 0));
         lead.last_seen = lead.last_seen.max(at);
@@ -128,6 +125,25 @@ impl TenantEngine {
             stats.lead_events_applied += 1;
             Applied::Ok
         }
+    }
+
+    /// Resolves the lead (creating it when new) and refuses a repeated record id: the lead's
+    /// slot and the record's id hash, or `None` for a duplicate (counted).
+    fn admit(
+        &mut self,
+        lead_id: &str,
+        space: DedupSpace,
+        record_id: &str,
+        stats: &mut EngineStats,
+    ) -> Option<(u32, u64)> {
+        let (slot, _) = self.leads.get_or_insert(lead_id);
+        let lead = self.leads.get_mut(slot)?;
+        let id_hash = dedup_hash(space, record_id);
+        if lead.has_seen(id_hash) {
+            stats.duplicates += 1;
+            return None;
+        }
+        Some((slot, id_hash))
     }
 
     fn arm_evict(&mut self, slot: u32) {
