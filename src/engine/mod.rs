@@ -128,14 +128,14 @@ impl Engine {
         Ok(slot)
     }
 
-    /// The tenant's engine; a tenant absent from the configuration uses the default settings,
-    /// whose calendar was validated in [`Engine::new`], so this cannot fail for it.
-    fn tenant_for(&mut self, name: &str) -> Option<&mut TenantEngine> {
-        let slot = match self.tenant_index.get(name) {
-            Some(&slot) => slot,
-            None => self.tenant_slot(name).ok()?,
-        };
-        self.tenants.get_mut(slot)
+    /// The tenant's engine with its watermark, and the stats (disjoint borrows). A tenant absent
+    /// from the configuration uses the default settings, whose calendar was validated in
+    /// [`Engine::new`], so this cannot fail for it.
+    fn tenant_for(&mut self, name: &str) -> Option<(&mut TenantEngine, Secs, &mut EngineStats)> {
+        let slot = self.tenant_slot(name).ok()?;
+        let tenant = self.tenants.get_mut(slot)?;
+        let watermark = Self::watermark_of(self.clock, tenant);
+        Some((tenant, watermark, &mut self.stats))
     }
 
     fn watermark_of(clock: Secs, tenant: &TenantEngine) -> Secs {
@@ -148,35 +148,25 @@ impl Engine {
             self.stats.unresolved_calls += 1;
             return Applied::Unresolved;
         };
-        let clock = self.clock;
-        let mut stats = std::mem::take(&mut self.stats);
-        let applied = match self.tenant_for(call.tenant()) {
-            Some(tenant) => {
-                let watermark = Self::watermark_of(clock, tenant);
-                tenant.apply_call(call, lead_id, watermark, &mut stats, out)
+        match self.tenant_for(call.tenant()) {
+            Some((tenant, watermark, stats)) => {
+                tenant.apply_call(call, lead_id, watermark, stats, out)
             }
             None => {
-                stats.unresolved_calls += 1;
+                self.stats.unresolved_calls += 1;
                 Applied::Unresolved
             }
-        };
-        self.stats = stats;
-        applied
+        }
     }
 
     /// Applies (queues) a lead event.
     pub fn apply_lead_event(&mut self, event: &LeadEvent<'_>, out: &mut Vec<Finding>) -> Applied {
-        let clock = self.clock;
-        let mut stats = std::mem::take(&mut self.stats);
-        let applied = match self.tenant_for(event.tenant()) {
-            Some(tenant) => {
-                let watermark = Self::watermark_of(clock, tenant);
-                tenant.apply_lead_event(event, watermark, &mut stats, out)
+        match self.tenant_for(event.tenant()) {
+            Some((tenant, watermark, stats)) => {
+                tenant.apply_lead_event(event, watermark, stats, out)
             }
             None => Applied::Unresolved,
-        };
-        self.stats = stats;
-        applied
+        }
     }
 
     /// Moves the clock (latest event time reached by the inputs) forward and fires whatever

@@ -91,17 +91,15 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
                     if *pos >= data.len() {
                         return None;
                     }
+                    let data: &'a [u8] = data;
                     let rest = &data[*pos..];
-                    let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-                    let text = &rest[..len];
-                    *pos += len + 1;
+                    let text = rest.split(|&b| b == b'\n').next().unwrap_or(rest);
+                    *pos += text.len() + 1;
                     *line += 1;
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    let data: &'a [u8] = data;
-                    let start = data.len() - rest.len();
-                    (*line, T::decode_json(&data[start..start + len]))
+                    (*line, T::decode_json(text))
                 }
                 Body::Records(records) => {
                     let (index, result) = records.next()?;
