@@ -386,3 +386,53 @@ fn terminal_leads_are_evicted_after_the_retention() {
     assert_eq!(engine.tracked_leads(), 1, "A evicted, B (in work) kept");
     assert_eq!(engine.stats().evicted_leads, 1);
 }
+
+#[test]
+fn qc_outcomes_are_counted_against_the_rejecting_manager() {
+    let mut junk = stage("e2", "A", "2026-03-02T11:00:00+03:00", "JUNK");
+    let mut returned = stage("e3", "A", "2026-03-03T11:00:00+03:00", "IN_PROCESS");
+    if let InputEvent::Lead(lead) = &mut returned {
+        lead.manager_id = Some(Cow::Borrowed("m2"));
+    }
+    if let InputEvent::Lead(lead) = &mut junk {
+        lead.rejection_reason = Some(Cow::Borrowed("не интересно"));
+    }
+    let events = vec![
+        stage("e1", "A", "2026-03-02T09:00:00+03:00", "NEW"),
+        junk,
+        returned,
+        stage("e4", "B", "2026-03-02T09:00:00+03:00", "NEW"),
+        stage("e5", "B", "2026-03-02T10:00:00+03:00", "JUNK"),
+        stage("e6", "B", "2026-03-02T11:00:00+03:00", "COLD_BASE"),
+        stage("e7", "C", "2026-03-02T09:00:00+03:00", "NEW"),
+        stage("e8", "C", "2026-03-02T10:00:00+03:00", "JUNK"),
+        stage("e9", "C", "2026-03-02T11:00:00+03:00", "SPAM"),
+    ];
+    let cfg = config("[stages]\nrejected = [\"JUNK\", \"SPAM\"]\n");
+    let mut engine = Engine::new(Arc::new(cfg)).expect("engine");
+    let mut driver = Driver::new(&mut engine);
+    let mut findings = Vec::new();
+    for event in &events {
+        driver.feed(event, &mut findings);
+    }
+    driver.finish(Some(ts("2026-03-03T12:00:00+03:00")), &mut findings);
+    assert_eq!(
+        engine.overturned_rejections("default"),
+        vec![("m1".to_owned(), 1)]
+    );
+    let outcomes = engine.qc_outcomes("default").expect("tenant");
+    assert_eq!(
+        (
+            outcomes.overturned,
+            outcomes.cold_base_transfers,
+            outcomes.confirmations
+        ),
+        (1, 1, 1)
+    );
+    // Only moves into a rejected stage from outside one ask for a re-check: A, B and C once each.
+    let rechecks = findings
+        .iter()
+        .filter(|f| matches!(f, Finding::Qc(q) if q.kind == QcKind::RejectionRecheck))
+        .count();
+    assert_eq!(rechecks, 3);
+}

@@ -108,3 +108,88 @@ fn exactly_30_seconds_is_not_a_touch() {
 fn spec_section_7_scenario() {
     run_scenario("spec-7");
 }
+
+fn replay(calls: &Path, leads: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dozvon"))
+        .arg("replay")
+        .arg("--calls")
+        .arg(calls)
+        .arg("--leads")
+        .arg(leads)
+        .arg("--until")
+        .arg("2026-03-06T12:00:00+03:00")
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("dozvon runs")
+}
+
+fn spec7() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec-7")
+}
+
+#[test]
+fn malformed_lines_are_reported_skipped_and_change_the_exit_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = std::fs::read_to_string(spec7().join("calls.ndjson")).expect("calls");
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(1, "{\"call_id\": \"broken\", \"direction\": \"sideways\"}");
+    lines.insert(3, "not json at all");
+    let calls = dir.path().join("calls.ndjson");
+    std::fs::write(&calls, lines.join("\n")).expect("write");
+    let out = dir.path().join("out");
+    let result = replay(&calls, &spec7().join("leads.ndjson"), &out);
+    assert_eq!(
+        result.status.code(),
+        Some(3),
+        "exit status for skipped input"
+    );
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("calls.ndjson:2:"), "{stderr}");
+    assert!(stderr.contains("calls.ndjson:4:"), "{stderr}");
+    // The good lines still count: SPEC §7's findings are all there.
+    let violations = read_ndjson(&out.join("violations.ndjson"));
+    assert_eq!(violations.len(), 3, "{violations:?}");
+}
+
+#[test]
+fn avro_container_inputs_replay_like_ndjson() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let calls_text = std::fs::read_to_string(spec7().join("calls.ndjson")).expect("calls");
+    let leads_text = std::fs::read_to_string(spec7().join("leads.ndjson")).expect("leads");
+    let calls: Vec<_> = calls_text
+        .lines()
+        .map(|l| dozvon::codec::decode_json_call(l.as_bytes()).expect("call"))
+        .collect();
+    let leads: Vec<_> = leads_text
+        .lines()
+        .map(|l| dozvon::codec::decode_json_lead(l.as_bytes()).expect("lead"))
+        .collect();
+    let calls_avro = dir.path().join("calls.avro");
+    let leads_avro = dir.path().join("leads.avro");
+    let bytes = dozvon::codec::write_calls_container(Vec::new(), &calls).expect("container");
+    std::fs::write(&calls_avro, bytes).expect("write");
+    let bytes = dozvon::codec::write_leads_container(Vec::new(), &leads).expect("container");
+    std::fs::write(&leads_avro, bytes).expect("write");
+    let from_avro = dir.path().join("avro");
+    let from_json = dir.path().join("json");
+    assert!(
+        replay(&calls_avro, &leads_avro, &from_avro)
+            .status
+            .success()
+    );
+    assert!(
+        replay(
+            &spec7().join("calls.ndjson"),
+            &spec7().join("leads.ndjson"),
+            &from_json
+        )
+        .status
+        .success()
+    );
+    for file in ["violations.ndjson", "qc-reviews.ndjson"] {
+        let avro = read_ndjson(&from_avro.join(file));
+        assert!(!avro.is_empty(), "{file}");
+        assert_eq!(avro, read_ndjson(&from_json.join(file)), "{file}");
+    }
+}
