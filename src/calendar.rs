@@ -228,6 +228,25 @@ impl BusinessCalendar {
         }
     }
 
+    /// Wall-clock time that simulated time from `from` to `to` takes when every working day is
+    /// compressed into `seconds_per_working_day` of wall-clock time and time outside working
+    /// windows takes none (demos, paced publishing). A working day counts as its nominal length
+    /// `work_end - work_start`. Zero when `to <= from` or the rate is not positive and finite.
+    pub fn compressed_wall_time(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        seconds_per_working_day: f64,
+    ) -> std::time::Duration {
+        if !(seconds_per_working_day.is_finite() && seconds_per_working_day > 0.0) {
+            return std::time::Duration::ZERO;
+        }
+        let day_ms = (self.work_end - self.work_start).num_milliseconds().max(1) as f64;
+        let working_ms = self.working_millis_between(from, to) as f64;
+        std::time::Duration::try_from_secs_f64(working_ms / day_ms * seconds_per_working_day)
+            .unwrap_or(std::time::Duration::MAX)
+    }
+
     /// Working window of date `d` as UTC millis `(start, end)`, `start <= end`.
     fn window(&self, d: NaiveDate) -> (i64, i64) {
         (
@@ -334,6 +353,33 @@ mod tests {
         assert!(cal.is_working_instant(ts("2026-03-03T09:00:00+03:00")));
         assert!(cal.is_working_instant(ts("2026-03-03T18:00:00+03:00")));
         assert!(!cal.is_working_instant(ts("2026-03-03T18:00:00.001+03:00")));
+    }
+
+    #[test]
+    fn compressed_wall_time_counts_working_hours_only() {
+        use std::time::Duration;
+        let cal = moscow();
+        // Fri 17:00 .. Mon 10:00: one hour on Friday, one on Monday, of a 9-hour day.
+        let fri = ts("2026-03-06T17:00:00+03:00");
+        let mon = ts("2026-03-09T10:00:00+03:00");
+        assert_eq!(
+            cal.compressed_wall_time(fri, mon, 90.0),
+            Duration::from_secs(20)
+        );
+        // A whole working day takes exactly the configured time; a weekend none.
+        let tue = date(2026, 3, 3);
+        let (start, end) = (cal.start_of_day(tue), cal.end_of_day(tue));
+        assert_eq!(
+            cal.compressed_wall_time(start, end, 60.0),
+            Duration::from_secs(60)
+        );
+        let (sat, sun) = (date(2026, 3, 7), date(2026, 3, 8));
+        let (start, end) = (cal.start_of_day(sat), cal.end_of_day(sun));
+        assert_eq!(cal.compressed_wall_time(start, end, 60.0), Duration::ZERO);
+        // Backwards, or no sensible rate: no time.
+        assert_eq!(cal.compressed_wall_time(mon, fri, 60.0), Duration::ZERO);
+        assert_eq!(cal.compressed_wall_time(fri, mon, 0.0), Duration::ZERO);
+        assert_eq!(cal.compressed_wall_time(fri, mon, f64::NAN), Duration::ZERO);
     }
 
     #[test]

@@ -18,3 +18,4 @@ pub mod engine;
 pub mod generator;
 pub mod model;
 pub mod replay;
+pub mod service;

@@ -58,6 +58,13 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// The service: consume calls and lead events from Kafka, publish findings (SPEC §6).
+    /// SIGTERM / Ctrl-C commit the in-flight batch and exit 0.
+    Run {
+        /// Configuration (TOML) with the `[kafka]` and `[processing]` tables.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Validate a configuration file and print the effective configuration.
     CheckConfig { file: PathBuf },
     /// Generate a realistic dataset (calls.ndjson, leads.ndjson) into a directory.
@@ -92,6 +99,7 @@ const EXIT_MALFORMED_INPUT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -99,6 +107,49 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`), `DOZVON_LOG_FORMAT=json` for JSON lines.
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("DOZVON_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Sets `stop` on SIGTERM or SIGINT.
+async fn stop_on_signal(stop: Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = int.recv() => tracing::info!("SIGINT"),
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    Ok(())
+}
+
+fn run_service(config: Arc<Config>) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stats = Arc::new(dozvon::service::ServiceStats::default());
+        let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
+        let result = dozvon::service::run(config, stop, stats).await;
+        signals.abort();
+        result
+    })?;
+    Ok(())
 }
 
 fn load_config(path: Option<&Path>) -> Result<Arc<Config>> {
@@ -178,6 +229,11 @@ fn run(command: Command) -> Result<ExitCode> {
             );
             let printed = dozvon::demo::run(&options, config, &mut std::io::stdout().lock())?;
             println!("demo finished: {printed} findings");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { config } => {
+            let config = Arc::new(Config::load(&config)?);
+            run_service(config)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

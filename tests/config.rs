@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
 use dozvon::config::{
-    CalendarConfig, Config, ConfigError, RulesConfig, StageKind, StagesConfig, StateConfig,
-    TenantConfig,
+    CalendarConfig, Config, ConfigError, Guarantee, RulesConfig, StageKind, StagesConfig,
+    StateConfig, TenantConfig, TopicEncoding,
 };
 
 #[path = "config/errors.rs"]
 mod errors;
+#[path = "config/kafka.rs"]
+mod kafka;
 
 const EXAMPLE: &str = include_str!("../dozvon.example.toml");
 
@@ -73,7 +75,7 @@ fn defaults_are_the_spec_values() {
 #[test]
 fn an_empty_file_and_empty_tables_mean_defaults() {
     assert_eq!(Config::from_toml_str("").unwrap(), Config::default());
-    let empty_tables = "[calendar]\n[stages]\n[rules]\n[state]\n[tenants]\n";
+    let empty_tables = "[calendar]\n[stages]\n[rules]\n[state]\n[kafka]\n[processing]\n[tenants]\n";
     assert_eq!(
         Config::from_toml_str(empty_tables).unwrap(),
         Config::default()
@@ -108,6 +110,29 @@ allowed_lateness = "2m"
 [state]
 terminal_retention = "7d"
 idle_retention = "60d 12h"
+
+[kafka]
+brokers = "kafka:9092"
+group_id = "dozvon-test"
+replication_factor = 2
+schema_registry_url = "http://registry:8081"
+[kafka.topics]
+calls = "pbx.calls.v2"
+[kafka.encoding]
+leads = "avro"
+[kafka.properties]
+"security.protocol" = "SSL"
+[kafka.consumer_properties]
+"session.timeout.ms" = 6000
+[kafka.producer_properties]
+"compression.type" = "zstd"
+
+[processing]
+guarantee = "at_least_once"
+commit_interval = "250ms"
+max_batch = 2000
+idle_timeout = "1m"
+transactional_id = "dozvon-a"
 "#;
 
 #[test]
@@ -161,6 +186,38 @@ fn a_file_with_every_key_parses_into_those_values() {
             idle_retention: days(60) + Duration::from_secs(12 * 3_600),
         }
     );
+
+    let kafka = &config.kafka;
+    assert_eq!(kafka.brokers, "kafka:9092");
+    assert_eq!(kafka.group_id, "dozvon-test");
+    assert_eq!(kafka.replication_factor, 2);
+    assert!(kafka.create_topics);
+    assert_eq!(
+        kafka.schema_registry_url.as_deref(),
+        Some("http://registry:8081")
+    );
+    assert_eq!(kafka.topics.calls, "pbx.calls.v2");
+    assert_eq!(kafka.topics.leads, "crm.leads");
+    assert_eq!(kafka.encoding.leads, TopicEncoding::Avro);
+    assert_eq!(kafka.encoding.calls, TopicEncoding::Json);
+    assert_eq!(
+        kafka.consumer_settings().get("session.timeout.ms"),
+        Some(&"6000")
+    );
+    assert_eq!(
+        kafka.producer_settings().get("compression.type"),
+        Some(&"zstd")
+    );
+    assert_eq!(
+        kafka.producer_settings().get("security.protocol"),
+        Some(&"SSL")
+    );
+    let processing = &config.processing;
+    assert_eq!(processing.guarantee, Guarantee::AtLeastOnce);
+    assert_eq!(processing.commit_interval, Duration::from_millis(250));
+    assert_eq!(processing.max_batch, 2_000);
+    assert_eq!(processing.idle_timeout, minutes(1));
+    assert_eq!(processing.transactional_id.as_deref(), Some("dozvon-a"));
 }
 
 #[test]
@@ -249,7 +306,7 @@ fn holidays_accept_strings_and_toml_dates() {
 
 #[test]
 fn effective_toml_round_trips_to_an_equal_config() {
-    for text in ["", FULL, EXAMPLE] {
+    for text in ["", FULL, EXAMPLE, kafka::FULL_KAFKA] {
         let config = Config::from_toml_str(text).unwrap();
         let effective = config.to_effective_toml();
         let again = Config::from_toml_str(&effective)
@@ -273,11 +330,38 @@ fn effective_toml_lists_every_key_with_tenants_resolved() {
         effective["tenants"]["acme"]["calendar"]["timezone"].as_str(),
         Some("Europe/Moscow")
     );
-    for (table, count) in [("calendar", 4), ("stages", 3), ("rules", 11), ("state", 2)] {
+    let tables = [
+        ("calendar", 4),
+        ("stages", 3),
+        ("rules", 11),
+        ("state", 2),
+        // Without the unset schema_registry_url and transactional_id.
+        ("kafka", 9),
+        ("processing", 4),
+    ];
+    for (table, count) in tables {
         let keys = effective[table].as_table().map_or(0, toml::Table::len);
         assert_eq!(keys, count, "keys of [{table}]");
     }
     assert_eq!(effective["state"]["idle_retention"].as_str(), Some("90d"));
+    assert_eq!(
+        effective["kafka"]["topics"]
+            .as_table()
+            .map(toml::Table::len),
+        Some(5)
+    );
+    assert_eq!(
+        effective["kafka"]["encoding"]["calls"].as_str(),
+        Some("json")
+    );
+    assert_eq!(
+        effective["processing"]["guarantee"].as_str(),
+        Some("exactly_once")
+    );
+    assert_eq!(
+        effective["processing"]["commit_interval"].as_str(),
+        Some("100ms")
+    );
 }
 
 #[test]
@@ -299,6 +383,20 @@ fn a_programmatic_config_round_trips_too() {
     };
     tenant.rules.allowed_lateness = Duration::ZERO;
     config.tenants.insert("with space".into(), tenant);
+    config.kafka.create_topics = false;
+    config.kafka.topics.dead_letter = "dlq".into();
+    config.kafka.encoding.qc_reviews = TopicEncoding::Avro;
+    config
+        .kafka
+        .properties
+        .insert("sasl.password".into(), "p\"a=ss\\word".into());
+    config
+        .kafka
+        .consumer_properties
+        .insert("fetch.min.bytes".into(), "1".into());
+    config.processing.guarantee = Guarantee::AtLeastOnce;
+    config.processing.commit_interval = Duration::from_micros(1_500);
+    config.processing.transactional_id = Some("tx 1".into());
     let again = Config::from_toml_str(&config.to_effective_toml()).unwrap();
     assert_eq!(again, config);
 }

@@ -1,15 +1,19 @@
 //! TOML configuration: SPEC defaults, validation with key paths, per-tenant overrides.
 //
-// Layout: each file section (`[calendar]`, `[rules]`, `[stages]`, `[state]`) lives in its own
-// module as a pair — a `Raw*` struct (serde, every key optional, unknown keys refused) and the
-// typed, validated struct — joined by the [`Section`] trait: `overlay` applies the keys present
-// in a raw table on top of a base value (defaults <- top level <- tenant), `to_raw` prints every
-// key back. Adding a section (e.g. `[kafka]`) means: a new module implementing `Section`, one
-// field in `RawFile`, one in `Config`, and one line each in `from_raw` and `to_raw` below.
+// Layout: each file section (`[calendar]`, `[rules]`, `[stages]`, `[state]`, `[kafka]`,
+// `[processing]`) lives in its own module as a pair — a `Raw*` struct (serde, every key
+// optional, unknown keys refused) and the typed, validated struct — joined by the [`Section`]
+// trait: `overlay` applies the keys present in a raw table on top of a base value (defaults <-
+// top level <- tenant), `to_raw` prints every key back. Adding a section means: a new module
+// implementing `Section`, one field in `RawFile`, one in `Config`, and one line each in
+// `from_raw` and `to_raw` below. `[calendar]` and `[rules]` may be overridden per tenant
+// (`[tenants.NAME.*]`); the other sections are global.
 
 mod calendar;
 mod error;
 mod holidays;
+mod kafka;
+mod processing;
 mod rules;
 mod stages;
 mod state;
@@ -20,15 +24,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_path_to_error::Segment;
 
 pub use calendar::CalendarConfig;
 pub use error::ConfigError;
+pub use kafka::{EncodingConfig, KafkaConfig, TopicEncoding, TopicsConfig};
+pub use processing::{Guarantee, ProcessingConfig};
 pub use rules::{MAX_PERIOD_DAYS, MAX_STALE_AFTER_DAYS, RulesConfig};
 pub use stages::{StageKind, StagesConfig};
 pub use state::StateConfig;
 pub use tenant::TenantConfig;
 
 use calendar::RawCalendar;
+use kafka::RawKafka;
+use processing::RawProcessing;
 use rules::RawRules;
 use stages::RawStages;
 use state::RawState;
@@ -60,6 +69,8 @@ struct RawFile {
     stages: Option<RawStages>,
     rules: Option<RawRules>,
     state: Option<RawState>,
+    kafka: Option<RawKafka>,
+    processing: Option<RawProcessing>,
     tenants: Option<BTreeMap<String, RawTenant>>,
 }
 
@@ -68,6 +79,8 @@ struct RawFile {
 pub struct Config {
     pub stages: StagesConfig,
     pub state: StateConfig,
+    pub kafka: KafkaConfig,
+    pub processing: ProcessingConfig,
     /// Calendar and rules of every tenant without an override (top-level tables over defaults).
     pub default_tenant: TenantConfig,
     /// Tenants with a `[tenants.NAME]` table, fully resolved over `default_tenant`.
@@ -79,11 +92,8 @@ impl Config {
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
         let deserializer = toml::Deserializer::parse(text)
             .map_err(|error| ConfigError::from_toml(String::new(), &error, text))?;
-        let raw: RawFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let key = if path == "." { String::new() } else { path };
-            ConfigError::from_toml(key, error.inner(), text)
-        })?;
+        let raw: RawFile = serde_path_to_error::deserialize(deserializer)
+            .map_err(|error| ConfigError::from_toml(key_path(error.path()), error.inner(), text))?;
         Config::from_raw(&raw)
     }
 
@@ -120,6 +130,9 @@ impl Config {
         let default_tenant = TenantConfig::default().overlay(&top, "")?;
         let stages = StagesConfig::default().overlay_opt(raw.stages.as_ref(), "stages")?;
         let state = StateConfig::default().overlay_opt(raw.state.as_ref(), "state")?;
+        let kafka = KafkaConfig::default().overlay_opt(raw.kafka.as_ref(), "kafka")?;
+        let processing =
+            ProcessingConfig::default().overlay_opt(raw.processing.as_ref(), "processing")?;
         let mut tenants = BTreeMap::new();
         for (name, tenant) in raw.tenants.iter().flatten() {
             tenant::check_tenant_name(name)?;
@@ -129,6 +142,8 @@ impl Config {
         Ok(Config {
             stages,
             state,
+            kafka,
+            processing,
             default_tenant,
             tenants,
         })
@@ -146,7 +161,22 @@ impl Config {
             stages: Some(self.stages.to_raw()),
             rules: top.rules,
             state: Some(self.state.to_raw()),
+            kafka: Some(self.kafka.to_raw()),
+            processing: Some(self.processing.to_raw()),
             tenants: Some(tenants).filter(|tenants| !tenants.is_empty()),
         }
     }
+}
+
+/// A deserialization path as a TOML key path (`kafka.properties."linger.ms"`, `holidays[1]`);
+/// empty for the root.
+fn key_path(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .fold(String::new(), |table, segment| match segment {
+            Segment::Seq { index } => format!("{table}[{index}]"),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                values::quoted_key(&table, key)
+            }
+            Segment::Unknown => values::key(&table, "?"),
+        })
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{CalendarConfig, RawCalendar};
 use super::rules::{RawRules, RulesConfig};
-use super::values::key;
+use super::values::{self, key};
 use super::{ConfigError, Section};
 
 /// A tenant's tables as written; also the top-level `[calendar]` + `[rules]` pair.
@@ -46,15 +46,7 @@ impl Section for TenantConfig {
 
 /// The key path of tenant `name`'s table, quoting the name when it is not a bare TOML key.
 pub(crate) fn tenant_table(name: &str) -> String {
-    let bare = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
-        format!("tenants.{name}")
-    } else {
-        format!("tenants.{name:?}")
-    }
+    values::quoted_key("tenants", name)
 }
 
 /// A tenant name must be usable as the `tenant` field of events: non-empty, no outer spaces.

@@ -17,6 +17,20 @@ pub(crate) fn key(table: &str, field: &str) -> String {
     }
 }
 
+/// The key path of `field` inside `table`, quoting `field` when it is not a bare TOML key
+/// (`kafka.properties."group.id"`, `tenants."with space"`).
+pub(crate) fn quoted_key(table: &str, field: &str) -> String {
+    let bare = !field.is_empty()
+        && field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key(table, field)
+    } else {
+        key(table, &format!("{field:?}"))
+    }
+}
+
 /// A non-negative duration in humantime syntax: `"15m"`, `"1h 30m"`, `"30d"`, `"0s"`.
 pub(crate) fn duration(key: &str, text: &str) -> Result<Duration, ConfigError> {
     let trimmed = text.trim();

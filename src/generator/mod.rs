@@ -6,6 +6,7 @@ mod knobs;
 mod lead;
 mod outcome;
 mod people;
+pub mod publish;
 mod record;
 mod rng;
 mod stream;

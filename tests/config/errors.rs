@@ -185,8 +185,8 @@ fn unknown_keys_are_refused_wherever_they_are() {
             "ruless: unknown field `ruless`",
         ),
         (
-            "[kafka]\nbrokers = \"localhost:9092\"",
-            "kafka: unknown field `kafka`",
+            "[kafkaa]\nbrokers = \"localhost:9092\"",
+            "kafkaa: unknown field `kafkaa`",
         ),
         (
             "[rules]\ndaily_attemps = 3",
@@ -219,6 +219,11 @@ fn unknown_keys_are_refused_wherever_they_are() {
         (
             "[tenants.acme.calendar]\nhours = \"09:00-18:00\"",
             "tenants.acme.calendar.hours: unknown field `hours`",
+        ),
+        // Keys that are not bare TOML keys are quoted in the path.
+        (
+            "[tenants.\"north west\".rules]\nperiod = 5",
+            "tenants.\"north west\".rules.period: unknown field `period`",
         ),
     ];
     assert_refusals(cases);

@@ -1,0 +1,87 @@
+//! librdkafka client settings for the service's consumer, producers and admin client.
+
+use rdkafka::ClientConfig;
+
+use crate::config::{Config, Guarantee};
+
+/// Settings dozvon decides itself; the `[kafka.*properties]` tables refuse these keys.
+fn base(config: &Config) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", &config.kafka.brokers);
+    client.set("client.id", "dozvon");
+    for (key, value) in &config.kafka.properties {
+        client.set(key, value);
+    }
+    client
+}
+
+/// The group consumer: manual offsets, committed data only, the range assignor (it gives the
+/// same partition number of both input topics to one member — the co-partitioning the engine
+/// needs; see README "Partitioning").
+pub fn consumer(config: &Config) -> ClientConfig {
+    let mut client = base(config);
+    client
+        .set("group.id", &config.kafka.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "range");
+    for (key, value) in &config.kafka.consumer_properties {
+        client.set(key, value);
+    }
+    client
+}
+
+/// A group-less consumer that re-reads input partitions when a task is restored.
+pub fn restore_consumer(config: &Config) -> ClientConfig {
+    let mut client = consumer(config);
+    // librdkafka wants a group id even for assign(); this one never joins or commits.
+    client
+        .set("group.id", format!("{}.restore", config.kafka.group_id))
+        .remove("partition.assignment.strategy")
+        .set("enable.partition.eof", "true")
+        .set("client.id", "dozvon-restore");
+    client
+}
+
+/// The output producer: transactional under exactly-once, idempotent in both modes.
+pub fn producer(config: &Config, transactional_id: &str) -> ClientConfig {
+    let mut client = base(config);
+    client
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("partitioner", "murmur2_random");
+    if config.processing.guarantee == Guarantee::ExactlyOnce {
+        client
+            .set("transactional.id", transactional_id)
+            // Bounds how long read_committed readers wait behind the open transaction of a
+            // crashed instance that did not come back with the same transactional id.
+            .set("transaction.timeout.ms", "10000");
+    }
+    for (key, value) in &config.kafka.producer_properties {
+        client.set(key, value);
+    }
+    client
+}
+
+/// The admin client (start-up checks, output topic creation).
+pub fn admin(config: &Config) -> ClientConfig {
+    base(config)
+}
+
+/// `[processing] transactional_id`, else `dozvon-<group>-<host name>`: stable across restarts
+/// of one host so that a restarted instance fences its own zombie at once.
+pub fn transactional_id(config: &Config) -> String {
+    if let Some(id) = &config.processing.transactional_id {
+        return id.clone();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".to_owned());
+    format!("dozvon-{}-{host}", config.kafka.group_id)
+}

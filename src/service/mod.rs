@@ -1,0 +1,178 @@
+//! `dozvon run`: the engine as a Kafka service — consumer group, exactly-once, dead letters.
+//!
+//! One processing thread owns a group consumer of both input topics, one [`task::Task`] (an
+//! engine) per assigned partition number, and the output producer. Calls and leads must be
+//! co-partitioned by `lead_id` (same partition count, same partitioner); the range assignor
+//! then hands partition *p* of both topics to the same member. Every `commit_interval` (or
+//! `max_batch` records) the open batch is committed: under exactly-once the outputs and the
+//! consumed offsets in one Kafka transaction, under at-least-once the offsets after every
+//! output is acknowledged. A failed batch is rewound to the last commit and the tasks rebuilt
+//! (see [`restore`]). The async runtime only waits for the thread and handles signals.
+
+mod clients;
+mod context;
+mod delivery;
+mod faults;
+mod logs;
+mod output;
+mod processor;
+mod restore;
+mod stats;
+mod task;
+mod topics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+
+pub use faults::ABORT_EVERY_VAR;
+pub use output::{
+    HEADER_ERROR, HEADER_ERROR_KIND, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC, Outputs,
+};
+pub use restore::{clock_metadata, parse_clock_metadata};
+pub use stats::ServiceStats;
+pub use task::{Input, Task};
+
+use crate::codec::Encoding;
+use crate::config::{Config, TopicEncoding};
+use crate::engine::{Engine, EngineError};
+use context::ServiceContext;
+use processor::{Processor, ProcessorSetup};
+
+/// Why the service could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{what}: {source}")]
+    Kafka { what: String, source: KafkaError },
+    #[error("input topic {0} does not exist (dozvon does not create its inputs)")]
+    MissingInput(String),
+    #[error(
+        "input topics are not co-partitioned: {calls} has {calls_partitions} partitions, \
+         {leads} has {leads_partitions}; calls and lead events of one lead must land in the same \
+         partition number, so both topics need the same partition count and producers keying by \
+         lead_id with the same partitioner"
+    )]
+    NotCoPartitioned {
+        calls: String,
+        calls_partitions: usize,
+        leads: String,
+        leads_partitions: usize,
+    },
+    #[error("output topics missing and [kafka] create_topics = false: {0}")]
+    MissingOutput(String),
+    #[error("cannot create topic {topic}: {reason}")]
+    CreateTopic { topic: String, reason: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Config(String),
+    #[error("runtime: {0}")]
+    Runtime(String),
+}
+
+fn kafka(what: &str) -> impl FnOnce(KafkaError) -> ServiceError + '_ {
+    move |source| ServiceError::Kafka {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+/// How findings are written, from `[kafka.encoding]` (Avro: single-object encoding).
+fn output_encoding(encoding: TopicEncoding) -> Encoding {
+    match encoding {
+        TopicEncoding::Json => Encoding::Json,
+        TopicEncoding::Avro => Encoding::AvroSingleObject,
+    }
+}
+
+/// Runs the service on the calling thread until `stop` is set; then commits the in-flight
+/// batch, leaves the group and returns. Blocking: call it from a thread of its own.
+pub fn run_blocking(
+    config: Arc<Config>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<ServiceStats>,
+) -> Result<(), ServiceError> {
+    Engine::new(Arc::clone(&config))?;
+    if config.kafka.schema_registry_url.is_some() {
+        return Err(ServiceError::Config(
+            "[kafka] schema_registry_url is not supported yet; Avro outputs use single-object encoding".to_owned(),
+        ));
+    }
+    let faults = faults::Faults::from_env().map_err(ServiceError::Config)?;
+    let admin: AdminClient<DefaultClientContext> = clients::admin(&config)
+        .create()
+        .map_err(kafka("admin client"))?;
+    let partitions = topics::prepare(&config, &admin)?;
+    drop(admin);
+    let topics = &config.kafka.topics;
+    let outputs = Outputs {
+        violations: topics.violations.clone(),
+        qc_reviews: topics.qc_reviews.clone(),
+        dead_letter: topics.dead_letter.clone(),
+        violation_encoding: output_encoding(config.kafka.encoding.violations),
+        qc_encoding: output_encoding(config.kafka.encoding.qc_reviews),
+    };
+    let transactional_id = clients::transactional_id(&config);
+    tracing::info!(
+        brokers = config.kafka.brokers,
+        group = config.kafka.group_id,
+        partitions,
+        guarantee = ?config.processing.guarantee,
+        transactional_id,
+        "starting"
+    );
+    let processor = Processor::new(ProcessorSetup {
+        config: Arc::clone(&config),
+        outputs,
+        producer_client: clients::producer(&config, &transactional_id),
+        restore_client: clients::restore_consumer(&config),
+        stats,
+        stop: Arc::clone(&stop),
+        faults,
+    })
+    .map_err(kafka("output producer"))?;
+    let consumer: BaseConsumer<ServiceContext> = clients::consumer(&config)
+        .create_with_context(ServiceContext::new(processor))
+        .map_err(kafka("consumer"))?;
+    consumer
+        .subscribe(&[topics.calls.as_str(), topics.leads.as_str()])
+        .map_err(kafka("subscribe"))?;
+    while !stop.load(Ordering::Relaxed) {
+        let timeout = consumer.context().processor().poll_timeout();
+        match consumer.poll(timeout) {
+            Some(Ok(message)) => consumer.context().processor().handle(&consumer, &message),
+            Some(Err(error)) => consumer.context().processor().client_error(&error),
+            None => {}
+        }
+        consumer.context().processor().after_poll(&consumer);
+    }
+    tracing::info!("stopping: committing the in-flight batch");
+    consumer.context().processor().finish(&consumer);
+    consumer.unsubscribe();
+    drop(consumer);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// [`run_blocking`] on a thread of its own, awaited without blocking the executor.
+pub async fn run(
+    config: Arc<Config>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<ServiceStats>,
+) -> Result<(), ServiceError> {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("dozvon-processor".to_owned())
+        .spawn(move || {
+            let _ = done.send(run_blocking(config, stop, stats));
+        })
+        .map_err(|e| ServiceError::Runtime(e.to_string()))?;
+    finished
+        .await
+        .map_err(|_| ServiceError::Runtime("the processing thread panicked".to_owned()))?
+}

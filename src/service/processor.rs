@@ -1,0 +1,739 @@
+//! The processing state: tasks, the producer, the open batch, commits, rebalances, recovery.
+//
+// Everything here runs on the service's one processing thread: `handle` for each polled record,
+// `after_poll` between polls, `on_revoke` / `on_assign` from the rebalance callback that
+// librdkafka invokes inside `poll`. None of it is async, so the blocking rdkafka calls
+// (transactions, flush, committed offsets, restores) never occupy an executor thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::delivery::DeliveryContext;
+use super::faults::Faults;
+use super::logs::LogLimiter;
+use super::output::{self, FindingKind, Outputs, Source};
+use super::restore::{self, Committed};
+use super::stats::ServiceStats;
+use super::task::{Input, Task};
+use crate::codec::{self, DecodeError};
+use crate::config::{Config, Guarantee};
+use crate::engine::{Applied, Engine};
+use crate::model::{Finding, InputEvent, Timestamp};
+
+/// Timeout of the blocking transaction and commit calls.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+type Ack<T> = Result<T, KafkaError>;
+
+/// Why the open batch cannot be committed; recovery rewinds to the last commit.
+#[derive(Debug)]
+struct Failure {
+    reason: String,
+    /// The producer must be replaced (fenced, fatal error).
+    fatal: bool,
+}
+
+impl Failure {
+    fn from_error(what: &str, error: &KafkaError) -> Self {
+        let fatal = match error {
+            KafkaError::Transaction(e) => e.is_fatal(),
+            _ => false,
+        };
+        Failure {
+            reason: format!("{what}: {error}"),
+            fatal,
+        }
+    }
+}
+
+/// The open batch: records consumed and findings sent since the last commit.
+#[derive(Debug)]
+struct Batch {
+    records: usize,
+    dirty: bool,
+    in_txn: bool,
+    since: Instant,
+}
+
+/// Everything the processing thread owns.
+pub struct Processor {
+    config: Arc<Config>,
+    inputs: [String; 2],
+    outputs: Outputs,
+    guarantee: Guarantee,
+    producer_client: ClientConfig,
+    restore_client: ClientConfig,
+    producer: ThreadedProducer<DeliveryContext>,
+    tasks: BTreeMap<i32, Task>,
+    /// Tasks kept across a revoke whose commit succeeded, reused if reassigned at once.
+    standby: BTreeMap<i32, Task>,
+    assigned: BTreeSet<(usize, i32)>,
+    to_restore: BTreeSet<i32>,
+    positions: BTreeMap<(usize, i32), i64>,
+    batch: Batch,
+    failed: Option<Failure>,
+    findings: Vec<Finding>,
+    stats: Arc<ServiceStats>,
+    stop: Arc<AtomicBool>,
+    faults: Faults,
+    dead_letter_log: LogLimiter,
+    error_log: LogLimiter,
+    failures_in_a_row: u32,
+}
+
+/// What [`Processor::new`] needs.
+pub struct ProcessorSetup {
+    pub config: Arc<Config>,
+    pub outputs: Outputs,
+    pub producer_client: ClientConfig,
+    pub restore_client: ClientConfig,
+    pub stats: Arc<ServiceStats>,
+    pub stop: Arc<AtomicBool>,
+    pub faults: Faults,
+}
+
+impl Processor {
+    pub fn new(setup: ProcessorSetup) -> Result<Self, KafkaError> {
+        let guarantee = setup.config.processing.guarantee;
+        let producer = create_producer(&setup.producer_client, guarantee, &setup.stats)?;
+        let inputs = [
+            setup.config.kafka.topics.calls.clone(),
+            setup.config.kafka.topics.leads.clone(),
+        ];
+        Ok(Processor {
+            inputs,
+            outputs: setup.outputs,
+            guarantee,
+            producer_client: setup.producer_client,
+            restore_client: setup.restore_client,
+            producer,
+            tasks: BTreeMap::new(),
+            standby: BTreeMap::new(),
+            assigned: BTreeSet::new(),
+            to_restore: BTreeSet::new(),
+            positions: BTreeMap::new(),
+            batch: Batch {
+                records: 0,
+                dirty: false,
+                in_txn: false,
+                since: Instant::now(),
+            },
+            failed: None,
+            findings: Vec::new(),
+            stats: setup.stats,
+            stop: setup.stop,
+            faults: setup.faults,
+            dead_letter_log: LogLimiter::new(Duration::from_secs(5)),
+            error_log: LogLimiter::new(Duration::from_secs(5)),
+            failures_in_a_row: 0,
+            config: setup.config,
+        })
+    }
+
+    fn input_index(&self, topic: &str) -> Option<usize> {
+        self.inputs.iter().position(|t| t == topic)
+    }
+
+    /// One polled record: decoded and applied, or dead-lettered.
+    pub fn handle<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        message: &BorrowedMessage<'_>,
+    ) {
+        self.restore_pending(consumer);
+        if self.failed.is_some() {
+            return; // recovery rewinds to the last commit; this record is fetched again
+        }
+        let Some(i) = self.input_index(message.topic()) else {
+            return;
+        };
+        let (partition, offset) = (message.partition(), message.offset());
+        if !self.tasks.contains_key(&partition) {
+            // A record of a partition this instance was not told about: restore it first.
+            self.assigned.insert((i, partition));
+            self.to_restore.insert(partition);
+            self.restore_pending(consumer);
+            if self.failed.is_some() {
+                return;
+            }
+        }
+        let input = Input::ALL[i];
+        let decoded = match message.payload() {
+            None => Err(("empty", "the record has no value".to_owned())),
+            Some(bytes) => decode(input, bytes).map_err(|e| (e.kind(), e.to_string())),
+        };
+        match decoded {
+            Ok(event) => {
+                if let Some(task) = self.tasks.get_mut(&partition) {
+                    let applied = task.apply(
+                        input,
+                        &event,
+                        Instant::now(),
+                        wall_now(),
+                        &mut self.findings,
+                    );
+                    let counter = match applied {
+                        Applied::Ok => &self.stats.records_ok,
+                        Applied::Late => &self.stats.records_late,
+                        Applied::Duplicate => &self.stats.records_duplicate,
+                        Applied::Unresolved => &self.stats.records_unresolved,
+                    };
+                    ServiceStats::add(counter, 1);
+                }
+            }
+            Err((kind, error)) => self.dead_letter(message, i, kind, &error),
+        }
+        self.positions.insert((i, partition), offset + 1);
+        self.batch.records += 1;
+        self.batch.dirty = true;
+        self.send_findings();
+    }
+
+    fn dead_letter(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        input: usize,
+        kind: &str,
+        error: &str,
+    ) {
+        let source = Source {
+            topic: &self.inputs[input],
+            partition: message.partition(),
+            offset: message.offset(),
+        };
+        if let Some(suppressed) = self.dead_letter_log.allow() {
+            tracing::warn!(
+                topic = source.topic,
+                partition = source.partition,
+                offset = source.offset,
+                kind,
+                suppressed,
+                "dead-lettering a bad record: {error}"
+            );
+        }
+        let headers = output::dead_letter_headers(message.headers(), source, kind, error);
+        let topic = self.outputs.dead_letter.clone();
+        if self
+            .send(&topic, message.key(), message.payload(), Some(headers))
+            .is_ok()
+        {
+            ServiceStats::add(&self.stats.records_dead_lettered, 1);
+        }
+    }
+
+    fn send_findings(&mut self) {
+        if self.findings.is_empty() {
+            return;
+        }
+        let findings = std::mem::take(&mut self.findings);
+        for finding in &findings {
+            let (record, kind) = match self.outputs.encode(finding) {
+                Ok(encoded) => encoded,
+                Err(error) => {
+                    // Our own records always encode; if one did not, say so loudly.
+                    tracing::error!(%error, "cannot encode a finding");
+                    continue;
+                }
+            };
+            let topic = record.topic.to_owned();
+            if self
+                .send(
+                    &topic,
+                    Some(record.key.as_bytes()),
+                    Some(&record.payload),
+                    None,
+                )
+                .is_err()
+            {
+                break;
+            }
+            let counter = match kind {
+                FindingKind::Violation => &self.stats.violations,
+                FindingKind::Retraction => &self.stats.retractions,
+                FindingKind::QcReview => &self.stats.qc_reviews,
+            };
+            ServiceStats::add(counter, 1);
+        }
+        self.findings = findings;
+        self.findings.clear();
+        self.batch.dirty = true;
+    }
+
+    /// Sends one record in the open transaction (begun on demand); a full queue waits.
+    fn send(
+        &mut self,
+        topic: &str,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), ()> {
+        if self.failed.is_some() {
+            return Err(());
+        }
+        if let Err(error) = self.ensure_transaction() {
+            self.fail(Failure::from_error("begin transaction", &error));
+            return Err(());
+        }
+        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        if let Some(headers) = headers {
+            record = record.headers(headers);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((error, _)) => {
+                    self.fail(Failure::from_error("produce", &error));
+                    return Err(());
+                }
+            }
+        }
+    }
+
+    fn ensure_transaction(&mut self) -> Ack<()> {
+        if self.guarantee == Guarantee::ExactlyOnce && !self.batch.in_txn {
+            self.producer.begin_transaction()?;
+            self.batch.in_txn = true;
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        if self.failed.is_none() {
+            self.failed = Some(failure);
+        }
+    }
+
+    /// Between polls: pending restores, recovery after a failure, the commit when due.
+    pub fn after_poll<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        self.restore_pending(consumer);
+        if self.failed.is_some() {
+            self.recover(consumer);
+            return;
+        }
+        let processing = &self.config.processing;
+        let due = self.batch.records >= processing.max_batch
+            || self.batch.since.elapsed() >= processing.commit_interval;
+        if due {
+            self.tick_all();
+            self.commit(consumer);
+        }
+    }
+
+    /// How long the next poll may wait before a commit is due.
+    pub fn poll_timeout(&self) -> Duration {
+        self.config
+            .processing
+            .commit_interval
+            .saturating_sub(self.batch.since.elapsed())
+            .clamp(Duration::from_millis(1), Duration::from_millis(100))
+    }
+
+    /// Idle partitions follow the wall clock: fire what that releases.
+    fn tick_all(&mut self) {
+        let (now, wall) = (Instant::now(), wall_now());
+        for task in self.tasks.values_mut() {
+            task.tick(now, wall, &mut self.findings);
+        }
+        self.send_findings();
+    }
+
+    fn offsets(&self) -> Ack<TopicPartitionList> {
+        let mut tpl = TopicPartitionList::new();
+        for (&(i, partition), &next) in &self.positions {
+            let clock = self.tasks.get(&partition).map(|t| t.engine().clock());
+            tpl.add_partition_offset(&self.inputs[i], partition, Offset::Offset(next))?;
+            if let (Some(clock), Some(mut element)) =
+                (clock, tpl.find_partition(&self.inputs[i], partition))
+            {
+                element.set_metadata(restore::clock_metadata(clock));
+            }
+        }
+        Ok(tpl)
+    }
+
+    /// Commits the open batch: outputs and offsets together (exactly-once), or offsets after
+    /// every output is acknowledged (at-least-once).
+    fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if !self.batch.dirty {
+            self.batch.since = Instant::now();
+            return;
+        }
+        let result = match self.guarantee {
+            Guarantee::ExactlyOnce => self.commit_transaction(consumer),
+            Guarantee::AtLeastOnce => self.commit_after_delivery(consumer),
+        };
+        match result {
+            Ok(()) => {
+                ServiceStats::add(&self.stats.commits, 1);
+                self.failures_in_a_row = 0;
+                self.batch = Batch {
+                    records: 0,
+                    dirty: false,
+                    in_txn: false,
+                    since: Instant::now(),
+                };
+            }
+            Err(failure) => self.fail(failure),
+        }
+    }
+
+    fn commit_transaction<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), Failure> {
+        let offsets = self
+            .offsets()
+            .map_err(|e| Failure::from_error("offsets", &e))?;
+        self.ensure_transaction()
+            .map_err(|e| Failure::from_error("begin transaction", &e))?;
+        if self.faults.abort_this_commit() {
+            return Err(Failure {
+                reason: "injected abort (DOZVON_FAULT_ABORT_EVERY)".to_owned(),
+                fatal: false,
+            });
+        }
+        let group = consumer.group_metadata().ok_or_else(|| Failure {
+            reason: "the consumer has no group metadata".to_owned(),
+            fatal: false,
+        })?;
+        retry(&self.stats, || {
+            self.producer
+                .send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
+        })
+        .map_err(|e| Failure::from_error("send offsets to transaction", &e))?;
+        retry(&self.stats, || {
+            self.producer.commit_transaction(CALL_TIMEOUT)
+        })
+        .map_err(|e| Failure::from_error("commit transaction", &e))?;
+        Ok(())
+    }
+
+    fn commit_after_delivery<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+    ) -> Result<(), Failure> {
+        let failed_before = self.producer.context().failures();
+        self.producer
+            .flush(CALL_TIMEOUT)
+            .map_err(|e| Failure::from_error("flush", &e))?;
+        let failed = self.producer.context().failures() - failed_before;
+        if failed > 0 {
+            return Err(Failure {
+                reason: format!("{failed} outputs were not delivered"),
+                fatal: false,
+            });
+        }
+        let offsets = self
+            .offsets()
+            .map_err(|e| Failure::from_error("offsets", &e))?;
+        if offsets.count() > 0 {
+            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
+                .map_err(|e| Failure::from_error("commit offsets", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Undoes the open batch: aborts the transaction (a new producer when the old one is
+    /// fenced or broken), rewinds every assigned partition to its committed offset and
+    /// rebuilds the tasks from there.
+    fn recover<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        let Some(failure) = self.failed.take() else {
+            return;
+        };
+        self.failures_in_a_row += 1;
+        ServiceStats::add(&self.stats.aborts, 1);
+        tracing::warn!(
+            reason = failure.reason,
+            attempt = self.failures_in_a_row,
+            "batch failed; rewinding to the last commit"
+        );
+        if self.failures_in_a_row > 1 {
+            let backoff = Duration::from_millis(100 << self.failures_in_a_row.min(6));
+            std::thread::sleep(backoff);
+        }
+        let mut fatal = failure.fatal;
+        if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn && !fatal {
+            if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT) {
+                tracing::warn!(%error, "abort failed; replacing the producer");
+                fatal = true;
+            }
+        }
+        if fatal {
+            match create_producer(&self.producer_client, self.guarantee, &self.stats) {
+                Ok(producer) => {
+                    self.producer = producer;
+                    ServiceStats::add(&self.stats.producer_restarts, 1);
+                }
+                Err(error) => {
+                    self.fail(Failure::from_error("re-create the producer", &error));
+                    return;
+                }
+            }
+        }
+        self.batch = Batch {
+            records: 0,
+            dirty: false,
+            in_txn: false,
+            since: Instant::now(),
+        };
+        self.standby.clear();
+        self.tasks.clear();
+        self.positions.clear();
+        if let Err(error) = self.rewind(consumer) {
+            self.fail(Failure::from_error("rewind", &error));
+            return;
+        }
+        self.to_restore = self.assigned.iter().map(|&(_, p)| p).collect();
+        self.restore_pending(consumer);
+    }
+
+    fn assigned_list(&self, partitions: impl Fn(i32) -> bool) -> Ack<TopicPartitionList> {
+        let mut tpl = TopicPartitionList::new();
+        for &(i, partition) in &self.assigned {
+            if partitions(partition) {
+                tpl.add_partition(&self.inputs[i], partition);
+            }
+        }
+        Ok(tpl)
+    }
+
+    fn rewind<C: ConsumerContext>(&self, consumer: &BaseConsumer<C>) -> Ack<()> {
+        let committed = consumer.committed_offsets(self.assigned_list(|_| true)?, CALL_TIMEOUT)?;
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            consumer.seek(element.topic(), element.partition(), offset, CALL_TIMEOUT)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the tasks of newly assigned partitions before any of their records is applied.
+    fn restore_pending<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if self.to_restore.is_empty() || self.failed.is_some() {
+            return;
+        }
+        let wanted = std::mem::take(&mut self.to_restore);
+        let committed = match self
+            .assigned_list(|p| wanted.contains(&p))
+            .and_then(|tpl| consumer.committed_offsets(tpl, CALL_TIMEOUT))
+        {
+            Ok(committed) => committed,
+            Err(error) => {
+                self.to_restore = wanted;
+                self.fail(Failure::from_error("read committed offsets", &error));
+                return;
+            }
+        };
+        for &partition in &wanted {
+            let mut state = Committed::default();
+            for (i, input) in Input::ALL.into_iter().enumerate() {
+                let Some(element) = committed.find_partition(&self.inputs[i], partition) else {
+                    continue;
+                };
+                if let Offset::Offset(next) = element.offset() {
+                    match input {
+                        Input::Calls => state.calls = Some(next),
+                        Input::Leads => state.leads = Some(next),
+                    }
+                    self.positions.insert((i, partition), next);
+                }
+                if let Some(clock) = restore::parse_clock_metadata(element.metadata()) {
+                    state.clock = Some(state.clock.map_or(clock, |c: Timestamp| c.max(clock)));
+                }
+            }
+            if let Some(task) = self.standby.remove(&partition) {
+                self.tasks.insert(partition, task);
+                continue;
+            }
+            match self.restore_task(partition, &state) {
+                Ok(task) => {
+                    self.tasks.insert(partition, task);
+                }
+                Err(failure) => {
+                    self.to_restore = wanted.clone();
+                    self.fail(failure);
+                    return;
+                }
+            }
+        }
+        self.standby.clear();
+    }
+
+    fn restore_task(&mut self, partition: i32, committed: &Committed) -> Result<Task, Failure> {
+        // The configuration was validated by building an engine at start-up.
+        let engine = Engine::new(Arc::clone(&self.config)).map_err(|e| Failure {
+            reason: format!("engine: {e}"),
+            fatal: false,
+        })?;
+        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
+        let topics = [self.inputs[0].as_str(), self.inputs[1].as_str()];
+        let report = restore::replay_into(
+            &self.restore_client,
+            topics,
+            partition,
+            committed,
+            &mut task,
+            &self.stop,
+            |task, input, bytes, out| {
+                if let Ok(event) = decode(input, bytes) {
+                    task.apply(
+                        input,
+                        &event,
+                        Instant::now(),
+                        Timestamp::from_compact_seconds(0),
+                        out,
+                    );
+                }
+            },
+        )
+        .map_err(|e| Failure::from_error("restore", &e))?;
+        ServiceStats::add(&self.stats.restores, 1);
+        ServiceStats::add(&self.stats.records_restored, report.records);
+        tracing::info!(
+            partition,
+            records = report.records,
+            bytes = report.bytes,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "task restored"
+        );
+        Ok(task)
+    }
+
+    /// Rebalance, before partitions go: commit what is open, keep the tasks as standby.
+    pub fn on_revoke<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        revoked: &TopicPartitionList,
+    ) {
+        if self.failed.is_none() {
+            self.commit(consumer);
+        }
+        let committed = self.failed.is_none();
+        if let Some(failure) = self.failed.take() {
+            tracing::warn!(reason = failure.reason, "commit at revoke failed; aborting");
+            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
+                let _ = self.producer.abort_transaction(CALL_TIMEOUT);
+            }
+            if failure.fatal {
+                self.failed = Some(failure); // the producer is replaced by the next recovery
+            }
+            self.batch.in_txn = false;
+            self.batch.dirty = false;
+            self.batch.records = 0;
+        }
+        for element in revoked.elements() {
+            let Some(i) = self.input_index(element.topic()) else {
+                continue;
+            };
+            let partition = element.partition();
+            self.assigned.remove(&(i, partition));
+            self.positions.remove(&(i, partition));
+            if let Some(task) = self.tasks.remove(&partition) {
+                if committed {
+                    self.standby.insert(partition, task);
+                }
+            }
+        }
+        self.to_restore.clear();
+    }
+
+    /// Rebalance, after partitions came: their tasks are built before their first record.
+    pub fn on_assign(&mut self, assigned: &TopicPartitionList) {
+        for element in assigned.elements() {
+            if let Some(i) = self.input_index(element.topic()) {
+                self.assigned.insert((i, element.partition()));
+                if !self.tasks.contains_key(&element.partition()) {
+                    self.to_restore.insert(element.partition());
+                }
+            }
+        }
+        tracing::info!(partitions = ?self.assigned, "partitions assigned");
+    }
+
+    /// Shutdown: commit the in-flight batch (or abort it).
+    pub fn finish<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if self.failed.is_none() {
+            self.tick_all();
+            self.commit(consumer);
+        }
+        if let Some(failure) = self.failed.take() {
+            tracing::warn!(reason = failure.reason, "final commit failed; aborting");
+            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
+                let _ = self.producer.abort_transaction(CALL_TIMEOUT);
+            }
+        }
+        if let Err(error) = self.producer.flush(CALL_TIMEOUT) {
+            tracing::warn!(%error, "flush at shutdown");
+        }
+    }
+
+    /// Logs a client error (rate-limited) and counts it.
+    pub fn client_error(&mut self, error: &KafkaError) {
+        ServiceStats::add(&self.stats.transient_errors, 1);
+        if let Some(suppressed) = self.error_log.allow() {
+            tracing::warn!(%error, suppressed, "kafka");
+        }
+    }
+}
+
+fn decode(input: Input, bytes: &[u8]) -> Result<InputEvent<'_>, DecodeError> {
+    match input {
+        Input::Calls => codec::decode_call(bytes).map(InputEvent::Call),
+        Input::Leads => codec::decode_lead(bytes).map(InputEvent::Lead),
+    }
+}
+
+fn wall_now() -> Timestamp {
+    Timestamp::from_datetime(&chrono::Utc::now())
+        .unwrap_or_else(|_| Timestamp::from_compact_seconds(u32::MAX))
+}
+
+/// Retries a retriable error a few times with a short backoff.
+fn retry<T>(stats: &ServiceStats, mut call: impl FnMut() -> Ack<T>) -> Ack<T> {
+    let mut attempt = 0;
+    loop {
+        match call() {
+            Err(KafkaError::Transaction(e)) if e.is_retriable() && attempt < 5 => {
+                attempt += 1;
+                ServiceStats::add(&stats.transient_errors, 1);
+                std::thread::sleep(Duration::from_millis(100 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A producer ready to use (transactions initialised under exactly-once; retried until the
+/// broker answers).
+fn create_producer(
+    client: &ClientConfig,
+    guarantee: Guarantee,
+    stats: &Arc<ServiceStats>,
+) -> Ack<ThreadedProducer<DeliveryContext>> {
+    let producer: ThreadedProducer<DeliveryContext> =
+        client.create_with_context(DeliveryContext::default())?;
+    if guarantee == Guarantee::ExactlyOnce {
+        retry(stats, || producer.init_transactions(CALL_TIMEOUT))?;
+    }
+    Ok(producer)
+}

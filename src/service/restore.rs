@@ -1,0 +1,145 @@
+//! Rebuilding a task's state: its input partitions re-read up to the committed offsets.
+//!
+//! Until the changelog lands (issue 4), the input topics are the state's log: a task assigned to
+//! this instance — at start-up, after a rebalance, or after an aborted transaction — re-reads
+//! both of its input partitions from the beginning up to the group's committed offsets with
+//! every output suppressed, then moves the engine's clock to the one committed with those
+//! offsets (offset metadata), so timers that fired before the commit do not fire again.
+//! Bounded by the input topics' retention; see docs/service.md.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::task::{Input, Task};
+use crate::model::{Finding, Timestamp};
+
+/// Where a task's input partitions were committed, per input (`None`: never committed).
+#[derive(Clone, Debug, Default)]
+pub struct Committed {
+    pub calls: Option<i64>,
+    pub leads: Option<i64>,
+    /// The engine clock committed with the offsets.
+    pub clock: Option<Timestamp>,
+}
+
+impl Committed {
+    pub fn offset(&self, input: Input) -> Option<i64> {
+        match input {
+            Input::Calls => self.calls,
+            Input::Leads => self.leads,
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Restored {
+    pub records: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+const METADATA_PREFIX: &str = "dozvon:v1:clock=";
+
+/// The offset metadata that carries a task's engine clock.
+pub fn clock_metadata(clock: Timestamp) -> String {
+    format!("{METADATA_PREFIX}{}", clock.millis())
+}
+
+/// The clock in offset metadata written by [`clock_metadata`] (other metadata: `None`).
+pub fn parse_clock_metadata(metadata: &str) -> Option<Timestamp> {
+    let millis = metadata.strip_prefix(METADATA_PREFIX)?.parse().ok()?;
+    Timestamp::from_millis(millis).ok()
+}
+
+/// Feeds `[0, committed)` of both input partitions of `partition` into `task`, outputs
+/// discarded. `decode_apply` is the same decoding and dispatch the live path uses.
+pub fn replay_into(
+    client: &ClientConfig,
+    topics: [&str; 2],
+    partition: i32,
+    committed: &Committed,
+    task: &mut Task,
+    stop: &AtomicBool,
+    mut decode_apply: impl FnMut(&mut Task, Input, &[u8], &mut Vec<Finding>),
+) -> Result<Restored, KafkaError> {
+    let started = Instant::now();
+    let mut report = Restored::default();
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining = 0;
+    let mut done = [true; 2];
+    for (i, input) in Input::ALL.into_iter().enumerate() {
+        if committed.offset(input).is_some_and(|end| end > 0) {
+            tpl.add_partition_offset(topics[i], partition, Offset::Beginning)?;
+            done[i] = false;
+            remaining += 1;
+        }
+    }
+    let mut findings = Vec::new();
+    if remaining > 0 {
+        let consumer: BaseConsumer = client.create()?;
+        consumer.assign(&tpl)?;
+        while remaining > 0 && !stop.load(Ordering::Relaxed) {
+            let Some(result) = consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let (i, finished) = match result {
+                Ok(message) => {
+                    let i = usize::from(message.topic() != topics[0]);
+                    let input = Input::ALL[i];
+                    let end = committed.offset(input).unwrap_or(0);
+                    if done[i] || message.offset() >= end {
+                        (i, true)
+                    } else {
+                        let payload = message.payload().unwrap_or_default();
+                        report.records += 1;
+                        report.bytes += payload.len() as u64;
+                        decode_apply(task, input, payload, &mut findings);
+                        findings.clear();
+                        (i, message.offset() + 1 >= end)
+                    }
+                }
+                Err(KafkaError::PartitionEOF(p)) if p == partition => {
+                    // EOF names the partition, not the topic: the one not yet done whose
+                    // position reached the end.
+                    let position = consumer.position()?;
+                    let i = (0..2)
+                        .find(|&i| {
+                            !done[i]
+                                && position
+                                    .find_partition(topics[i], partition)
+                                    .and_then(|e| e.offset().to_raw())
+                                    .is_some_and(|o| {
+                                        o >= committed.offset(Input::ALL[i]).unwrap_or(0)
+                                    })
+                        })
+                        .unwrap_or(2);
+                    if i == 2 {
+                        continue;
+                    }
+                    (i, true)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, partition, "restore: fetch error, retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                    continue;
+                }
+            };
+            if finished && !done[i] {
+                done[i] = true;
+                remaining -= 1;
+            }
+        }
+    }
+    if let Some(clock) = committed.clock {
+        task.restore_clock(clock, &mut findings);
+    }
+    task.touch(Instant::now());
+    report.elapsed = started.elapsed();
+    Ok(report)
+}

@@ -1,0 +1,200 @@
+//! A task: the engine of one partition number, fed by that partition of both input topics.
+//!
+//! Event time (SPEC §6): each input partition's clock is the latest event time read from it; the
+//! task's clock — which the engine turns into the watermark by subtracting the allowed
+//! lateness — is the minimum over its partitions, so a lagging topic holds timers back instead
+//! of making its records late. A partition that has delivered nothing for `idle_timeout`
+//! follows the wall clock instead, so day closes and SLA deadlines fire at night without
+//! traffic.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::{Applied, Engine};
+use crate::model::{Finding, InputEvent, Timestamp};
+
+/// Which input topic a record came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Input {
+    Calls,
+    Leads,
+}
+
+impl Input {
+    pub const ALL: [Input; 2] = [Input::Calls, Input::Leads];
+
+    fn index(self) -> usize {
+        match self {
+            Input::Calls => 0,
+            Input::Leads => 1,
+        }
+    }
+}
+
+/// The clock of one input partition.
+#[derive(Clone, Copy, Debug)]
+struct InputClock {
+    latest: Option<Timestamp>,
+    last_record: Instant,
+}
+
+impl InputClock {
+    fn reached(&self, now: Instant, wall: Timestamp, idle_timeout: Duration) -> Option<Timestamp> {
+        if now.saturating_duration_since(self.last_record) >= idle_timeout {
+            Some(self.latest.map_or(wall, |latest| latest.max(wall)))
+        } else {
+            self.latest
+        }
+    }
+}
+
+/// The engine of one partition number with the clocks of its two input partitions.
+#[derive(Debug)]
+pub struct Task {
+    engine: Engine,
+    clocks: [InputClock; 2],
+    idle_timeout: Duration,
+}
+
+impl Task {
+    pub fn new(engine: Engine, idle_timeout: Duration, now: Instant) -> Self {
+        let clock = InputClock {
+            latest: None,
+            last_record: now,
+        };
+        Task {
+            engine,
+            clocks: [clock; 2],
+            idle_timeout,
+        }
+    }
+
+    /// Applies one record from `input` and advances the clock as far as both partitions allow.
+    pub fn apply(
+        &mut self,
+        input: Input,
+        event: &InputEvent<'_>,
+        now: Instant,
+        wall: Timestamp,
+        out: &mut Vec<Finding>,
+    ) -> Applied {
+        let applied = match event {
+            InputEvent::Call(call) => self.engine.apply_call(call, out),
+            InputEvent::Lead(lead) => self.engine.apply_lead_event(lead, out),
+        };
+        let clock = &mut self.clocks[input.index()];
+        let time = event.event_time();
+        clock.latest = Some(clock.latest.map_or(time, |latest| latest.max(time)));
+        clock.last_record = now;
+        self.tick(now, wall, out);
+        applied
+    }
+
+    /// Advances the engine to the task's clock (idle partitions follow `wall`).
+    pub fn tick(&mut self, now: Instant, wall: Timestamp, out: &mut Vec<Finding>) {
+        if let Some(clock) = self.clock(now, wall) {
+            self.engine.advance_clock(clock, out);
+        }
+    }
+
+    /// The minimum over both partitions of the time each has reached; `None` while a partition
+    /// that is not idle has delivered nothing.
+    pub fn clock(&self, now: Instant, wall: Timestamp) -> Option<Timestamp> {
+        let mut clock: Option<Timestamp> = None;
+        for input in &self.clocks {
+            let reached = input.reached(now, wall, self.idle_timeout)?;
+            clock = Some(clock.map_or(reached, |c| c.min(reached)));
+        }
+        clock
+    }
+
+    /// Moves the engine's clock to at least `clock` (a restored task's committed clock).
+    pub fn restore_clock(&mut self, clock: Timestamp, out: &mut Vec<Finding>) {
+        self.engine.advance_clock(clock, out);
+    }
+
+    /// Restarts both partitions' idle timers (after a restore, which is not "silence").
+    pub fn touch(&mut self, now: Instant) {
+        for clock in &mut self.clocks {
+            clock.last_record = now;
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::model::LeadEvent;
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    fn ts(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).expect("timestamp")
+    }
+
+    fn lead(id: &str, at: &str) -> InputEvent<'static> {
+        InputEvent::Lead(LeadEvent {
+            event_id: Cow::Owned(id.to_owned()),
+            lead_id: Cow::Owned(format!("L-{id}")),
+            occurred_at: ts(at),
+            tenant: None,
+            stage: Cow::Borrowed("NEW"),
+            manager_id: None,
+            created_at: None,
+            channel: None,
+            phone: None,
+            email: None,
+            rejection_reason: None,
+        })
+    }
+
+    fn task(now: Instant) -> Task {
+        let engine = Engine::new(Arc::new(Config::default())).expect("engine");
+        Task::new(engine, Duration::from_secs(30), now)
+    }
+
+    #[test]
+    fn clock_is_the_minimum_and_waits_for_a_silent_partition() {
+        let start = Instant::now();
+        let wall = ts("2026-03-10T12:00:00Z");
+        let mut t = task(start);
+        let mut out = Vec::new();
+        t.apply(
+            Input::Leads,
+            &lead("a", "2026-03-02T10:00:00Z"),
+            start,
+            wall,
+            &mut out,
+        );
+        // The calls partition has delivered nothing and is not idle yet: no clock.
+        assert_eq!(t.clock(start, wall), None);
+        assert_eq!(t.engine().clock(), Timestamp::from_compact_seconds(0));
+        // After idle_timeout of silence the calls partition follows the wall clock; the leads
+        // partition is silent too, so both do.
+        let later = start + Duration::from_secs(31);
+        assert_eq!(t.clock(later, wall), Some(wall));
+    }
+
+    #[test]
+    fn an_active_partition_holds_the_clock_back() {
+        let start = Instant::now();
+        let wall = ts("2026-03-10T12:00:00Z");
+        let mut t = task(start);
+        let mut out = Vec::new();
+        let later = start + Duration::from_secs(31);
+        // Leads are active (a record just now); calls have been silent for 31 s.
+        t.apply(
+            Input::Leads,
+            &lead("a", "2026-03-02T10:00:00Z"),
+            later,
+            wall,
+            &mut out,
+        );
+        assert_eq!(t.clock(later, wall), Some(ts("2026-03-02T10:00:00Z")));
+        assert_eq!(t.engine().clock(), ts("2026-03-02T10:00:00Z"));
+    }
+}
