@@ -67,10 +67,27 @@ enum Command {
     },
     /// Validate a configuration file and print the effective configuration.
     CheckConfig { file: PathBuf },
-    /// Generate a realistic dataset (calls.ndjson, leads.ndjson) into a directory.
+    /// Generate a realistic dataset: into a directory (calls.ndjson, leads.ndjson) with
+    /// `--out`, or published to Kafka topics with `--brokers`.
     Gen {
+        #[arg(long, required_unless_present = "brokers", conflicts_with = "brokers")]
+        out: Option<PathBuf>,
+        /// Publish to Kafka (bootstrap servers) instead of writing files.
         #[arg(long)]
-        out: PathBuf,
+        brokers: Option<String>,
+        #[arg(long, default_value = "pbx.calls", requires = "brokers")]
+        calls_topic: String,
+        #[arg(long, default_value = "crm.leads", requires = "brokers")]
+        leads_topic: String,
+        /// Events per second over both topics; 0 = as fast as the broker takes them.
+        #[arg(long, default_value_t = 0.0, requires = "brokers")]
+        rate: f64,
+        /// Create missing topics with this many partitions.
+        #[arg(long, requires = "brokers")]
+        partitions: Option<i32>,
+        /// Wire format: json or avro (single-object encoding).
+        #[arg(long, default_value = "json", requires = "brokers")]
+        encoding: String,
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// First local day (YYYY-MM-DD).
@@ -150,6 +167,43 @@ fn run_service(config: Arc<Config>) -> Result<()> {
         result
     })?;
     Ok(())
+}
+
+/// `gen --brokers`: the generated records in delivery order to Kafka; Ctrl-C stops early.
+fn publish_generated(
+    config: &GenConfig,
+    options: &generator::publish::PublishOptions,
+) -> Result<ExitCode> {
+    let mut events = Vec::new();
+    generator::generate_into(config, &mut |event| events.push(event));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(async {
+        let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
+        let options = options.clone();
+        let stop_flag = Arc::clone(&stop);
+        let report = tokio::task::spawn_blocking(move || {
+            generator::publish::publish(&events, &options, &stop_flag)
+        })
+        .await;
+        signals.abort();
+        report
+    })??;
+    println!(
+        "published {} calls and {} lead events in {:.1} s ({:.0} events/s){}",
+        report.calls,
+        report.leads,
+        report.elapsed.as_secs_f64(),
+        report.rate(),
+        if report.stopped {
+            ", stopped early"
+        } else {
+            ""
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_config(path: Option<&Path>) -> Result<Arc<Config>> {
@@ -244,6 +298,12 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Gen {
             out,
+            brokers,
+            calls_topic,
+            leads_topic,
+            rate,
+            partitions,
+            encoding,
             seed,
             start,
             days,
@@ -263,6 +323,28 @@ fn run(command: Command) -> Result<ExitCode> {
                 max_disorder_ms: i64::try_from(disorder.as_millis()).unwrap_or(i64::MAX),
                 tenant,
                 ..GenConfig::default()
+            };
+            if let Some(brokers) = brokers {
+                let options = generator::publish::PublishOptions {
+                    calls_topic,
+                    leads_topic,
+                    encoding: match encoding.as_str() {
+                        "json" => dozvon::codec::Encoding::Json,
+                        "avro" => dozvon::codec::Encoding::AvroSingleObject,
+                        other => anyhow::bail!("--encoding must be json or avro, not {other:?}"),
+                    },
+                    pace: if rate > 0.0 {
+                        generator::publish::Pace::Rate(rate)
+                    } else {
+                        generator::publish::Pace::Unlimited
+                    },
+                    create_partitions: partitions,
+                    ..generator::publish::PublishOptions::new(brokers)
+                };
+                return publish_generated(&config, &options);
+            }
+            let Some(out) = out else {
+                anyhow::bail!("--out or --brokers is required");
             };
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             let dataset = generator::generate(&config);

@@ -64,3 +64,140 @@ fn spec_7_scenario_through_kafka_equals_replay() {
         "at_least_once",
     );
 }
+
+/// Runs `dozvon gen` with `args` and panics on failure.
+fn generate(args: &[&str]) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dozvon"))
+        .arg("gen")
+        .args(args)
+        .status()
+        .expect("dozvon gen runs");
+    assert!(status.success(), "dozvon gen {args:?}: {status}");
+}
+
+const GEN: [&str; 8] = [
+    "--seed",
+    "7",
+    "--days",
+    "6",
+    "--managers",
+    "6",
+    "--leads-per-day",
+    "40",
+];
+
+#[test]
+fn generated_dataset_through_run_equals_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().to_str().expect("utf-8 path");
+    generate(&[&GEN[..], &["--out", out]].concat());
+    let (want_violations, want_reviews) = support::replay(
+        &dir.path().join("calls.ndjson"),
+        &dir.path().join("leads.ndjson"),
+        UNTIL,
+    );
+    assert!(
+        want_violations.len() > 50 && want_reviews.len() > 20,
+        "a dataset with findings"
+    );
+    let topics = Topics::new("generated");
+    let brokers = support::brokers();
+    generate(
+        &[
+            &GEN[..],
+            &[
+                "--brokers",
+                &brokers,
+                "--calls-topic",
+                &topics.calls,
+                "--leads-topic",
+                &topics.leads,
+                "--partitions",
+                "4",
+            ],
+        ]
+        .concat(),
+    );
+    let mut service = Service::start(&support::service_config(&topics, "at_least_once", ""), &[]);
+    let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
+    let (nv, nr) = (want_violations.len(), want_reviews.len());
+    reader.read_until(
+        Duration::from_secs(180),
+        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
+        || service.log_text(),
+    );
+    reader.read_for(Duration::from_secs(3));
+    assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
+    assert_eq!(
+        canonical(&reader.payloads(&topics.violations)),
+        canonical(&want_violations)
+    );
+    assert_eq!(
+        canonical(&reader.payloads(&topics.qc_reviews)),
+        canonical(&want_reviews)
+    );
+}
+
+#[test]
+fn poison_records_are_dead_lettered_and_processing_continues() {
+    let topics = Topics::new("poison");
+    create_topics(&[&topics.calls, &topics.leads], 1);
+    let lead = br#"{"event_id":"e1","lead_id":"P1","occurred_at":"2026-03-02T10:00:00+03:00","stage":"NEW","manager_id":"M"}"#;
+    let good_call = br#"{"call_id":"c-good","lead_id":"P1","phone":"+7 999","manager_id":"M","direction":"outbound","started_at":"2026-03-02T10:05:00+03:00","talk_seconds":95,"disposition":"answered","recording_url":"https://pbx/r/1"}"#;
+    let not_json = b"\x00\x01garbage".to_vec();
+    let missing_field = br#"{"call_id":"c-bad","lead_id":"P1","direction":"outbound"}"#.to_vec();
+    produce(&topics.leads, &[(Some("P1".into()), lead.to_vec())]);
+    support::produce_with_headers(
+        &topics.calls,
+        &[
+            (
+                Some("P1".into()),
+                Some(not_json.clone()),
+                vec![("trace-id", "t-1")],
+            ),
+            (Some("P1".into()), Some(missing_field.clone()), vec![]),
+            (Some("P1".into()), None, vec![]),
+            (Some("P1".into()), Some(good_call.to_vec()), vec![]),
+        ],
+    );
+    let mut service = Service::start(&support::service_config(&topics, "at_least_once", ""), &[]);
+    let mut reader = Reader::new(&[&topics.dead_letter, &topics.qc_reviews], 1);
+    reader.read_until(
+        Duration::from_secs(120),
+        |r| r[&topics.dead_letter].len() >= 3 && !r[&topics.qc_reviews].is_empty(),
+        || service.log_text(),
+    );
+    reader.read_for(Duration::from_secs(2));
+    service.assert_running();
+    assert_eq!(service.terminate(), Some(0));
+    let dead = &reader.records[&topics.dead_letter];
+    assert_eq!(dead.len(), 3, "exactly the three bad records: {dead:?}");
+    let header = |i: usize, key: &str| {
+        String::from_utf8(dead[i].headers.get(key).cloned().unwrap_or_default()).expect("utf-8")
+    };
+    for (i, record) in dead.iter().enumerate() {
+        assert_eq!(record.key.as_deref(), Some(&b"P1"[..]), "original key kept");
+        assert_eq!(header(i, "dozvon.source.topic"), topics.calls);
+        assert_eq!(header(i, "dozvon.source.partition"), "0");
+        assert_eq!(header(i, "dozvon.source.offset"), i.to_string());
+        assert!(!header(i, "dozvon.error").is_empty(), "a reason");
+    }
+    assert_eq!(dead[0].payload, not_json, "original bytes kept");
+    assert_eq!(header(0, "trace-id"), "t-1", "original headers kept");
+    assert_eq!(dead[1].payload, missing_field);
+    assert!(
+        header(1, "dozvon.error").contains("started_at")
+            || header(1, "dozvon.error").contains("phone"),
+        "the reason names a missing field: {}",
+        header(1, "dozvon.error")
+    );
+    assert_eq!(header(2, "dozvon.error.kind"), "empty");
+    let reviews = reader.payloads(&topics.qc_reviews);
+    assert_eq!(
+        reviews.len(),
+        1,
+        "the good call after the bad ones was processed: {reviews:?}"
+    );
+    assert_eq!(reviews[0]["call_id"], "c-good");
+    assert_eq!(reviews[0]["kind"], "call_listen");
+}

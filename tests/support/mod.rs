@@ -401,3 +401,33 @@ pub fn canonical(values: &[serde_json::Value]) -> Vec<String> {
     lines.sort();
     lines
 }
+
+/// Produces records with optional values and headers, in order.
+pub fn produce_with_headers(
+    topic: &str,
+    records: &[(Option<String>, Option<Vec<u8>>, Vec<(&str, &str)>)],
+) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let producer = producer();
+    for (key, payload, headers) in records {
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        if !headers.is_empty() {
+            let mut owned = OwnedHeaders::new();
+            for (k, v) in headers {
+                owned = owned.insert(Header {
+                    key: k,
+                    value: Some(*v),
+                });
+            }
+            record = record.headers(owned);
+        }
+        producer.send(record).map_err(|(e, _)| e).expect("send");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
