@@ -402,11 +402,11 @@ pub fn canonical(values: &[serde_json::Value]) -> Vec<String> {
     lines
 }
 
+/// A raw input record: key, value (`None`: a null value), headers.
+pub type RawRecord<'a> = (Option<String>, Option<Vec<u8>>, Vec<(&'a str, &'a str)>);
+
 /// Produces records with optional values and headers, in order.
-pub fn produce_with_headers(
-    topic: &str,
-    records: &[(Option<String>, Option<Vec<u8>>, Vec<(&str, &str)>)],
-) {
+pub fn produce_with_headers(topic: &str, records: &[RawRecord<'_>]) {
     use rdkafka::message::{Header, OwnedHeaders};
     let producer = producer();
     for (key, payload, headers) in records {
