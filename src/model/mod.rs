@@ -39,6 +39,14 @@ pub enum InputEvent<'a> {
 }
 
 impl InputEvent<'_> {
+    /// A copy that owns its strings.
+    pub fn into_owned(self) -> InputEvent<'static> {
+        match self {
+            InputEvent::Call(call) => InputEvent::Call(call.into_owned()),
+            InputEvent::Lead(lead) => InputEvent::Lead(lead.into_owned()),
+        }
+    }
+
     /// The event time used for ordering and watermarks.
     pub fn event_time(&self) -> Timestamp {
         match self {

@@ -14,6 +14,7 @@ mod context;
 mod delivery;
 mod faults;
 mod logs;
+mod merge;
 mod output;
 mod processor;
 mod restore;

@@ -1,6 +1,6 @@
 //! What the service writes: findings as keyed records, and dead-letter records with headers.
 
-use rdkafka::message::{BorrowedHeaders, Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 use crate::codec::{self, EncodeError, Encoding};
 use crate::model::{Finding, Rule};
@@ -77,19 +77,17 @@ pub struct Source<'a> {
 
 /// The dead-letter headers: the original headers first, then dozvon's.
 pub fn dead_letter_headers(
-    original: Option<&BorrowedHeaders>,
+    original: &OwnedHeaders,
     source: Source<'_>,
     kind: &str,
     error: &str,
 ) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new();
-    if let Some(original) = original {
-        for header in original.iter() {
-            headers = headers.insert(Header {
-                key: header.key,
-                value: header.value,
-            });
-        }
+    for header in original.iter() {
+        headers = headers.insert(Header {
+            key: header.key,
+            value: header.value,
+        });
     }
     let partition = source.partition.to_string();
     let offset = source.offset.to_string();

@@ -12,21 +12,21 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::delivery::DeliveryContext;
 use super::faults::Faults;
 use super::logs::LogLimiter;
+use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::output::{self, FindingKind, Outputs, Source};
 use super::restore::{self, Committed};
 use super::stats::ServiceStats;
-use super::task::{Input, Task};
-use crate::codec::{self, DecodeError};
+use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
-use crate::model::{Finding, InputEvent, Timestamp};
+use crate::model::{Finding, Timestamp};
 
 /// Timeout of the blocking transaction and commit calls.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,6 +73,10 @@ pub struct Processor {
     restore_client: ClientConfig,
     producer: ThreadedProducer<DeliveryContext>,
     tasks: BTreeMap<i32, Task>,
+    /// Records received but not yet released in event-time order, per task.
+    aligners: BTreeMap<i32, Aligner>,
+    /// Offset of the last record received per input partition.
+    received: BTreeMap<(usize, i32), i64>,
     /// Tasks kept across a revoke whose commit succeeded, reused if reassigned at once.
     standby: BTreeMap<i32, Task>,
     assigned: BTreeSet<(usize, i32)>,
@@ -116,6 +120,8 @@ impl Processor {
             restore_client: setup.restore_client,
             producer,
             tasks: BTreeMap::new(),
+            aligners: BTreeMap::new(),
+            received: BTreeMap::new(),
             standby: BTreeMap::new(),
             assigned: BTreeSet::new(),
             to_restore: BTreeSet::new(),
@@ -166,12 +172,86 @@ impl Processor {
             }
         }
         let input = Input::ALL[i];
-        let decoded = match message.payload() {
+        let item = match message.payload() {
             None => Err(("empty", "the record has no value".to_owned())),
-            Some(bytes) => decode(input, bytes).map_err(|e| (e.kind(), e.to_string())),
+            Some(bytes) => task::decode(input, bytes)
+                .map(|event| Item::Event(event.into_owned()))
+                .map_err(|e| (e.kind(), e.to_string())),
         };
-        match decoded {
-            Ok(event) => {
+        let item = item.unwrap_or_else(|(kind, error)| {
+            Item::Bad(BadRecord {
+                kind,
+                error,
+                key: message.key().map(<[u8]>::to_vec),
+                payload: message.payload().map(<[u8]>::to_vec),
+                headers: message
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        });
+        self.received.insert((i, partition), offset);
+        self.aligners
+            .entry(partition)
+            .or_default()
+            .push(input, Pending { offset, item });
+        self.release(consumer, partition);
+    }
+
+    /// Whether input partition `(i, partition)` has nothing more fetched right now: the next
+    /// offset to read has reached librdkafka's cached high watermark.
+    fn caught_up<C: ConsumerContext>(
+        &self,
+        consumer: &BaseConsumer<C>,
+        i: usize,
+        partition: i32,
+    ) -> bool {
+        let next = self
+            .received
+            .get(&(i, partition))
+            .map(|o| o + 1)
+            .or_else(|| self.positions.get(&(i, partition)).copied())
+            .unwrap_or(0);
+        high_watermark(consumer, &self.inputs[i], partition).is_some_and(|high| next >= high)
+    }
+
+    /// Applies the task's buffered records that event-time order allows.
+    fn release<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>, partition: i32) {
+        loop {
+            if self.failed.is_some() {
+                return;
+            }
+            let Some(aligner) = self.aligners.get(&partition) else {
+                return;
+            };
+            let caught = [
+                aligner.is_empty(Input::Calls) && self.caught_up(consumer, 0, partition),
+                aligner.is_empty(Input::Leads) && self.caught_up(consumer, 1, partition),
+            ];
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.set_caught_up(Input::Calls, caught[0]);
+                task.set_caught_up(Input::Leads, caught[1]);
+            }
+            let Some(aligner) = self.aligners.get_mut(&partition) else {
+                return;
+            };
+            let Some((input, pending)) =
+                aligner.pop(|input| caught[usize::from(input == Input::Leads)])
+            else {
+                return;
+            };
+            self.process(input, partition, pending);
+        }
+    }
+
+    fn process(&mut self, input: Input, partition: i32, pending: Pending) {
+        let i = usize::from(input == Input::Leads);
+        match pending.item {
+            Item::Event(event) => {
                 if let Some(task) = self.tasks.get_mut(&partition) {
                     let applied = task.apply(
                         input,
@@ -189,40 +269,47 @@ impl Processor {
                     ServiceStats::add(counter, 1);
                 }
             }
-            Err((kind, error)) => self.dead_letter(message, i, kind, &error),
+            Item::Bad(bad) => self.dead_letter(i, partition, pending.offset, bad),
         }
-        self.positions.insert((i, partition), offset + 1);
+        self.positions.insert((i, partition), pending.offset + 1);
         self.batch.records += 1;
         self.batch.dirty = true;
         self.send_findings();
     }
 
-    fn dead_letter(
-        &mut self,
-        message: &BorrowedMessage<'_>,
-        input: usize,
-        kind: &str,
-        error: &str,
-    ) {
+    fn dead_letter(&mut self, input: usize, partition: i32, offset: i64, bad: BadRecord) {
         let source = Source {
             topic: &self.inputs[input],
-            partition: message.partition(),
-            offset: message.offset(),
+            partition,
+            offset,
         };
         if let Some(suppressed) = self.dead_letter_log.allow() {
             tracing::warn!(
                 topic = source.topic,
-                partition = source.partition,
-                offset = source.offset,
-                kind,
+                partition,
+                offset,
+                kind = bad.kind,
                 suppressed,
-                "dead-lettering a bad record: {error}"
+                "dead-lettering a bad record: {}",
+                bad.error
             );
         }
-        let headers = output::dead_letter_headers(message.headers(), source, kind, error);
+        let mut original = OwnedHeaders::new();
+        for (key, value) in &bad.headers {
+            original = original.insert(Header {
+                key,
+                value: value.as_deref(),
+            });
+        }
+        let headers = output::dead_letter_headers(&original, source, bad.kind, &bad.error);
         let topic = self.outputs.dead_letter.clone();
         if self
-            .send(&topic, message.key(), message.payload(), Some(headers))
+            .send(
+                &topic,
+                bad.key.as_deref(),
+                bad.payload.as_deref(),
+                Some(headers),
+            )
             .is_ok()
         {
             ServiceStats::add(&self.stats.records_dead_lettered, 1);
@@ -328,11 +415,15 @@ impl Processor {
             self.recover(consumer);
             return;
         }
+        let partitions: Vec<i32> = self.aligners.keys().copied().collect();
+        for partition in partitions {
+            self.release(consumer, partition);
+        }
         let processing = &self.config.processing;
         let due = self.batch.records >= processing.max_batch
             || self.batch.since.elapsed() >= processing.commit_interval;
         if due {
-            self.tick_all();
+            self.tick_all(consumer);
             self.commit(consumer);
         }
     }
@@ -347,10 +438,24 @@ impl Processor {
     }
 
     /// Idle partitions follow the wall clock: fire what that releases.
-    fn tick_all(&mut self) {
+    fn tick_all<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         let (now, wall) = (Instant::now(), wall_now());
-        for task in self.tasks.values_mut() {
-            task.tick(now, wall, &mut self.findings);
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for partition in partitions {
+            let empty = |input| {
+                self.aligners
+                    .get(&partition)
+                    .is_none_or(|a| a.is_empty(input))
+            };
+            let caught = [
+                empty(Input::Calls) && self.caught_up(consumer, 0, partition),
+                empty(Input::Leads) && self.caught_up(consumer, 1, partition),
+            ];
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.set_caught_up(Input::Calls, caught[0]);
+                task.set_caught_up(Input::Leads, caught[1]);
+                task.tick(now, wall, &mut self.findings);
+            }
         }
         self.send_findings();
     }
@@ -496,6 +601,8 @@ impl Processor {
         };
         self.standby.clear();
         self.tasks.clear();
+        self.aligners.clear();
+        self.received.clear();
         self.positions.clear();
         if let Err(error) = self.rewind(consumer) {
             self.fail(Failure::from_error("rewind", &error));
@@ -594,23 +701,24 @@ impl Processor {
             committed,
             &mut task,
             &self.stop,
-            |task, input, bytes, out| {
-                if let Ok(event) = decode(input, bytes) {
-                    task.apply(
-                        input,
-                        &event,
-                        Instant::now(),
-                        Timestamp::from_compact_seconds(0),
-                        out,
-                    );
-                }
+            |task, input, event, out| {
+                // No wall clock while restoring: only event time moves the clock.
+                let never_idle = Timestamp::from_compact_seconds(0);
+                task.apply(input, event, Instant::now(), never_idle, out);
             },
         )
         .map_err(|e| Failure::from_error("restore", &e))?;
         ServiceStats::add(&self.stats.restores, 1);
         ServiceStats::add(&self.stats.records_restored, report.records);
+        let engine = task.engine().stats();
         tracing::info!(
             partition,
+            calls = engine.calls_applied,
+            late = engine.calls_late + engine.lead_events_late,
+            lead_events = engine.lead_events_applied,
+            duplicates = engine.duplicates,
+            clock = %task.engine().clock().to_rfc3339(),
+            committed_clock = ?committed.clock.map(|c| c.to_rfc3339()),
             records = report.records,
             bytes = report.bytes,
             elapsed_ms = report.elapsed.as_millis() as u64,
@@ -629,6 +737,7 @@ impl Processor {
             self.commit(consumer);
         }
         let committed = self.failed.is_none();
+        let mut committed_all = committed;
         if let Some(failure) = self.failed.take() {
             tracing::warn!(reason = failure.reason, "commit at revoke failed; aborting");
             if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
@@ -648,8 +757,18 @@ impl Processor {
             let partition = element.partition();
             self.assigned.remove(&(i, partition));
             self.positions.remove(&(i, partition));
+            self.received.remove(&(i, partition));
+            if self
+                .aligners
+                .remove(&partition)
+                .is_some_and(|a| a.len() > 0)
+            {
+                // Buffered records were not applied; the next owner fetches them again from
+                // the committed offsets, which a kept task would not match.
+                committed_all = false;
+            }
             if let Some(task) = self.tasks.remove(&partition) {
-                if committed {
+                if committed_all {
                     self.standby.insert(partition, task);
                 }
             }
@@ -673,7 +792,7 @@ impl Processor {
     /// Shutdown: commit the in-flight batch (or abort it).
     pub fn finish<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         if self.failed.is_none() {
-            self.tick_all();
+            self.tick_all(consumer);
             self.commit(consumer);
         }
         if let Some(failure) = self.failed.take() {
@@ -696,11 +815,28 @@ impl Processor {
     }
 }
 
-fn decode(input: Input, bytes: &[u8]) -> Result<InputEvent<'_>, DecodeError> {
-    match input {
-        Input::Calls => codec::decode_call(bytes).map(InputEvent::Call),
-        Input::Leads => codec::decode_lead(bytes).map(InputEvent::Lead),
-    }
+/// librdkafka's cached high watermark of a partition (from the latest fetch response; no
+/// request is made), `None` before the first fetch.
+fn high_watermark<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1_i64, -1_i64);
+    // SAFETY: the client handle lives as long as `consumer`; `topic` is NUL-terminated and the
+    // out-parameters point to live i64s. The call only reads librdkafka's cache.
+    let error = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (error == rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        .then_some(high)
 }
 
 fn wall_now() -> Timestamp {

@@ -15,8 +15,9 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::task::{Input, Task};
-use crate::model::{Finding, Timestamp};
+use super::merge::{Aligner, Item, Pending};
+use super::task::{self, Input, Task};
+use crate::model::{Finding, InputEvent, Timestamp};
 
 /// Where a task's input partitions were committed, per input (`None`: never committed).
 #[derive(Clone, Debug, Default)]
@@ -57,8 +58,9 @@ pub fn parse_clock_metadata(metadata: &str) -> Option<Timestamp> {
     Timestamp::from_millis(millis).ok()
 }
 
-/// Feeds `[0, committed)` of both input partitions of `partition` into `task`, outputs
-/// discarded. `decode_apply` is the same decoding and dispatch the live path uses.
+/// Feeds `[0, committed)` of both input partitions of `partition` into `task` in event-time
+/// order (the same [`Aligner`] as the live path), outputs discarded; `apply` is the live path's
+/// dispatch.
 pub fn replay_into(
     client: &ClientConfig,
     topics: [&str; 2],
@@ -66,74 +68,78 @@ pub fn replay_into(
     committed: &Committed,
     task: &mut Task,
     stop: &AtomicBool,
-    mut decode_apply: impl FnMut(&mut Task, Input, &[u8], &mut Vec<Finding>),
+    mut apply: impl FnMut(&mut Task, Input, &InputEvent<'_>, &mut Vec<Finding>),
 ) -> Result<Restored, KafkaError> {
     let started = Instant::now();
     let mut report = Restored::default();
     let mut tpl = TopicPartitionList::new();
-    let mut remaining = 0;
     let mut done = [true; 2];
     for (i, input) in Input::ALL.into_iter().enumerate() {
         if committed.offset(input).is_some_and(|end| end > 0) {
             tpl.add_partition_offset(topics[i], partition, Offset::Beginning)?;
             done[i] = false;
-            remaining += 1;
         }
     }
     let mut findings = Vec::new();
-    if remaining > 0 {
+    let mut aligner = Aligner::default();
+    if done.contains(&false) {
         let consumer: BaseConsumer = client.create()?;
         consumer.assign(&tpl)?;
-        while remaining > 0 && !stop.load(Ordering::Relaxed) {
+        let mut last_record = Instant::now();
+        while done.contains(&false) && !stop.load(Ordering::Relaxed) {
             let Some(result) = consumer.poll(Duration::from_millis(100)) else {
+                // Nothing more arrives (the committed offset lies past the last record, e.g.
+                // behind a transaction marker): what was read is all there is.
+                if last_record.elapsed() > RESTORE_SILENCE {
+                    done = [true; 2];
+                }
                 continue;
             };
-            let (i, finished) = match result {
+            match result {
                 Ok(message) => {
+                    last_record = Instant::now();
                     let i = usize::from(message.topic() != topics[0]);
                     let input = Input::ALL[i];
                     let end = committed.offset(input).unwrap_or(0);
                     if done[i] || message.offset() >= end {
-                        (i, true)
-                    } else {
-                        let payload = message.payload().unwrap_or_default();
-                        report.records += 1;
-                        report.bytes += payload.len() as u64;
-                        decode_apply(task, input, payload, &mut findings);
-                        findings.clear();
-                        (i, message.offset() + 1 >= end)
-                    }
-                }
-                Err(KafkaError::PartitionEOF(p)) if p == partition => {
-                    // EOF names the partition, not the topic: the one not yet done whose
-                    // position reached the end.
-                    let position = consumer.position()?;
-                    let i = (0..2)
-                        .find(|&i| {
-                            !done[i]
-                                && position
-                                    .find_partition(topics[i], partition)
-                                    .and_then(|e| e.offset().to_raw())
-                                    .is_some_and(|o| {
-                                        o >= committed.offset(Input::ALL[i]).unwrap_or(0)
-                                    })
-                        })
-                        .unwrap_or(2);
-                    if i == 2 {
+                        done[i] = true;
                         continue;
                     }
-                    (i, true)
+                    let payload = message.payload().unwrap_or_default();
+                    report.records += 1;
+                    report.bytes += payload.len() as u64;
+                    // Undecodable records were dead-lettered when first read.
+                    if let Ok(event) = task::decode(input, payload) {
+                        aligner.push(
+                            input,
+                            Pending {
+                                offset: message.offset(),
+                                item: Item::Event(event.into_owned()),
+                            },
+                        );
+                    }
+                    done[i] = message.offset() + 1 >= end;
                 }
+                Err(KafkaError::PartitionEOF(_)) => {}
                 Err(error) => {
                     tracing::warn!(%error, partition, "restore: fetch error, retrying");
                     std::thread::sleep(Duration::from_millis(200));
-                    continue;
                 }
-            };
-            if finished && !done[i] {
-                done[i] = true;
-                remaining -= 1;
             }
+            while let Some((input, pending)) =
+                aligner.pop(|input| done[usize::from(input == Input::Leads)])
+            {
+                if let Item::Event(event) = pending.item {
+                    apply(task, input, &event, &mut findings);
+                    findings.clear();
+                }
+            }
+        }
+    }
+    while let Some((input, pending)) = aligner.pop(|_| true) {
+        if let Item::Event(event) = pending.item {
+            apply(task, input, &event, &mut findings);
+            findings.clear();
         }
     }
     if let Some(clock) = committed.clock {
@@ -143,3 +149,6 @@ pub fn replay_into(
     report.elapsed = started.elapsed();
     Ok(report)
 }
+
+/// How long a restore waits for a record before taking the input as fully read.
+const RESTORE_SILENCE: Duration = Duration::from_secs(3);

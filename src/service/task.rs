@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::codec::{self, DecodeError};
 use crate::engine::{Applied, Engine};
 use crate::model::{Finding, InputEvent, Timestamp};
 
@@ -30,16 +31,28 @@ impl Input {
     }
 }
 
+/// Decodes a record of `input` (any supported wire format) and validates it.
+pub fn decode(input: Input, bytes: &[u8]) -> Result<InputEvent<'_>, DecodeError> {
+    match input {
+        Input::Calls => codec::decode_call(bytes).map(InputEvent::Call),
+        Input::Leads => codec::decode_lead(bytes).map(InputEvent::Lead),
+    }
+}
+
 /// The clock of one input partition.
 #[derive(Clone, Copy, Debug)]
 struct InputClock {
     latest: Option<Timestamp>,
     last_record: Instant,
+    /// Nothing more is fetched from the partition right now (set by the consumer loop).
+    caught_up: bool,
 }
 
 impl InputClock {
     fn reached(&self, now: Instant, wall: Timestamp, idle_timeout: Duration) -> Option<Timestamp> {
-        if now.saturating_duration_since(self.last_record) >= idle_timeout {
+        // Idle = caught up *and* silent: a partition that is merely slow to fetch (or behind a
+        // backlog) must hold the clock back, or its records would all turn late.
+        if self.caught_up && now.saturating_duration_since(self.last_record) >= idle_timeout {
             Some(self.latest.map_or(wall, |latest| latest.max(wall)))
         } else {
             self.latest
@@ -60,6 +73,7 @@ impl Task {
         let clock = InputClock {
             latest: None,
             last_record: now,
+            caught_up: false,
         };
         Task {
             engine,
@@ -110,6 +124,11 @@ impl Task {
     /// Moves the engine's clock to at least `clock` (a restored task's committed clock).
     pub fn restore_clock(&mut self, clock: Timestamp, out: &mut Vec<Finding>) {
         self.engine.advance_clock(clock, out);
+    }
+
+    /// Tells whether `input`'s partition has nothing more fetched right now.
+    pub fn set_caught_up(&mut self, input: Input, caught_up: bool) {
+        self.clocks[input.index()].caught_up = caught_up;
     }
 
     /// Restarts both partitions' idle timers (after a restore, which is not "silence").
@@ -173,9 +192,12 @@ mod tests {
         // The calls partition has delivered nothing and is not idle yet: no clock.
         assert_eq!(t.clock(start, wall), None);
         assert_eq!(t.engine().clock(), Timestamp::from_compact_seconds(0));
-        // After idle_timeout of silence the calls partition follows the wall clock; the leads
-        // partition is silent too, so both do.
+        // Silent for longer than idle_timeout but not caught up (still fetching): no clock.
         let later = start + Duration::from_secs(31);
+        assert_eq!(t.clock(later, wall), None);
+        // Caught up and silent: both partitions follow the wall clock.
+        t.set_caught_up(Input::Calls, true);
+        t.set_caught_up(Input::Leads, true);
         assert_eq!(t.clock(later, wall), Some(wall));
     }
 
@@ -187,6 +209,8 @@ mod tests {
         let mut out = Vec::new();
         let later = start + Duration::from_secs(31);
         // Leads are active (a record just now); calls have been silent for 31 s.
+        t.set_caught_up(Input::Calls, true);
+        t.set_caught_up(Input::Leads, true);
         t.apply(
             Input::Leads,
             &lead("a", "2026-03-02T10:00:00Z"),

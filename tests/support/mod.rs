@@ -192,7 +192,10 @@ impl Service {
             .arg("run")
             .arg("--config")
             .arg(&config_path)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("DOZVON_TEST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .stdout(Stdio::null())
             .stderr(log_file);
         for (key, value) in env {
@@ -430,4 +433,12 @@ pub fn produce_with_headers(topic: &str, records: &[RawRecord<'_>]) {
         producer.send(record).map_err(|(e, _)| e).expect("send");
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// The JSON payloads of records.
+pub fn values(records: &[Record]) -> Vec<serde_json::Value> {
+    records
+        .iter()
+        .map(|r| serde_json::from_slice(&r.payload).expect("output is JSON"))
+        .collect()
 }

@@ -1,0 +1,168 @@
+//! Event-time alignment of a task's two input partitions (calls *p*, leads *p*).
+//!
+//! A consumer hands over whole fetched batches per partition, so on a backlog one topic can run
+//! days ahead of the other. Records are therefore buffered per partition and released in
+//! event-time order (like the `replay` merge; lead events first at equal times): the head with
+//! the smaller time goes first, and an empty partition holds the other back unless it is
+//! *caught up* (nothing more fetched from it right now). Kafka Streams calls this timestamp
+//! synchronisation (KIP-353). Undecodable records carry no time and leave at once.
+
+use std::collections::VecDeque;
+
+use super::task::Input;
+use crate::model::InputEvent;
+
+/// A record that could not be decoded, kept whole for the dead-letter topic.
+#[derive(Debug)]
+pub struct BadRecord {
+    pub kind: &'static str,
+    pub error: String,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// What a buffered record is.
+#[derive(Debug)]
+pub enum Item {
+    Event(InputEvent<'static>),
+    Bad(BadRecord),
+}
+
+/// A buffered record with its offset.
+#[derive(Debug)]
+pub struct Pending {
+    pub offset: i64,
+    pub item: Item,
+}
+
+/// Above this many buffered records in one partition, records are released without waiting
+/// for the other partition (a warning says alignment was given up).
+pub const MAX_BUFFERED: usize = 100_000;
+
+/// The two buffers of a task.
+#[derive(Debug, Default)]
+pub struct Aligner {
+    queues: [VecDeque<Pending>; 2],
+}
+
+fn index(input: Input) -> usize {
+    match input {
+        Input::Calls => 0,
+        Input::Leads => 1,
+    }
+}
+
+impl Aligner {
+    pub fn push(&mut self, input: Input, pending: Pending) {
+        self.queues[index(input)].push_back(pending);
+    }
+
+    pub fn is_empty(&self, input: Input) -> bool {
+        self.queues[index(input)].is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queues[0].len() + self.queues[1].len()
+    }
+
+    /// The next record in event-time order; `caught_up(input)` tells whether an empty
+    /// partition has nothing more to deliver right now.
+    pub fn pop(&mut self, caught_up: impl Fn(Input) -> bool) -> Option<(Input, Pending)> {
+        let heads = [self.queues[0].front(), self.queues[1].front()];
+        let time = |p: Option<&Pending>| match p.map(|p| &p.item) {
+            Some(Item::Event(event)) => Some(Some(event.event_time())),
+            Some(Item::Bad(_)) => Some(None), // no time: leaves at once
+            None => None,
+        };
+        let pick = match (time(heads[0]), time(heads[1])) {
+            (None, None) => return None,
+            (Some(None), _) => 0,
+            (_, Some(None)) => 1,
+            (Some(Some(call)), Some(Some(lead))) => usize::from(lead <= call),
+            (Some(Some(_)), None) => {
+                if caught_up(Input::Leads) || self.queues[0].len() > MAX_BUFFERED {
+                    0
+                } else {
+                    return None;
+                }
+            }
+            (None, Some(Some(_))) => {
+                if caught_up(Input::Calls) || self.queues[1].len() > MAX_BUFFERED {
+                    1
+                } else {
+                    return None;
+                }
+            }
+        };
+        let pending = self.queues[pick].pop_front()?;
+        Some((Input::ALL[pick], pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CallRecord, Direction, Disposition, Timestamp};
+    use std::borrow::Cow;
+
+    fn call(offset: i64, at: &str) -> Pending {
+        Pending {
+            offset,
+            item: Item::Event(InputEvent::Call(CallRecord {
+                call_id: Cow::Owned(format!("c{offset}")),
+                tenant: None,
+                lead_id: Some(Cow::Borrowed("L")),
+                phone: Cow::Borrowed("+7"),
+                manager_id: None,
+                direction: Direction::Outbound,
+                started_at: Timestamp::parse_rfc3339(at).expect("time"),
+                talk_seconds: 0,
+                disposition: Disposition::NoAnswer,
+                recording_url: None,
+            })),
+        }
+    }
+
+    fn bad(offset: i64) -> Pending {
+        Pending {
+            offset,
+            item: Item::Bad(BadRecord {
+                kind: "json",
+                error: "bad".into(),
+                key: None,
+                payload: None,
+                headers: Vec::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn releases_in_event_time_order_across_partitions() {
+        let mut a = Aligner::default();
+        a.push(Input::Calls, call(0, "2026-03-02T10:00:00Z"));
+        a.push(Input::Calls, call(1, "2026-03-04T10:00:00Z"));
+        a.push(Input::Leads, call(0, "2026-03-03T10:00:00Z"));
+        let never = |_: Input| false;
+        let order: Vec<(Input, i64)> =
+            std::iter::from_fn(|| a.pop(never).map(|(i, p)| (i, p.offset))).collect();
+        // The last call waits: the leads partition is empty and not caught up.
+        assert_eq!(order, vec![(Input::Calls, 0), (Input::Leads, 0)]);
+        assert_eq!(
+            a.pop(|_| true).map(|(i, p)| (i, p.offset)),
+            Some((Input::Calls, 1))
+        );
+    }
+
+    #[test]
+    fn bad_records_leave_at_once_and_ties_go_to_leads() {
+        let mut a = Aligner::default();
+        a.push(Input::Calls, bad(0));
+        a.push(Input::Calls, call(1, "2026-03-02T10:00:00Z"));
+        a.push(Input::Leads, call(7, "2026-03-02T10:00:00Z"));
+        let order: Vec<(Input, i64)> =
+            std::iter::from_fn(|| a.pop(|_| false).map(|(i, p)| (i, p.offset))).collect();
+        assert_eq!(order, vec![(Input::Calls, 0), (Input::Leads, 7)]);
+        assert_eq!(a.len(), 1);
+    }
+}
