@@ -10,6 +10,7 @@
 //! - [`replay`]: runs the engine over files (NDJSON or Avro containers) and writes the findings.
 //! - [`generator`]: a realistic, seeded generator of calls and lead events for tests, benches and demos.
 
+pub mod admin;
 pub mod calendar;
 pub mod codec;
 pub mod config;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -17,20 +17,11 @@ use dozvon::generator::publish::{Pace, PublishError, PublishOptions, PublishRepo
 use dozvon::generator::{GenConfig, GeneratedEvent, generate, generate_into};
 use dozvon::model::{CallRecord, InputEvent, LeadEvent};
 
+mod support;
+
+use support::{brokers, unique};
+
 const PARTITIONS: i32 = 4;
-
-fn brokers() -> String {
-    std::env::var("DOZVON_TEST_BROKERS")
-        .expect("DOZVON_TEST_BROKERS must name a broker; run the suite with scripts/test.sh")
-}
-
-/// Topic names no other test (or earlier run against the same broker) uses.
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("dozvon-{name}-{}-{nanos:09}", std::process::id())
-}
 
 fn small_config() -> GenConfig {
     GenConfig {

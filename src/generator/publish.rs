@@ -28,23 +28,21 @@
 //! async executor.
 
 use std::borrow::Borrow;
-use std::future::Future;
-use std::pin::pin;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::AdminClient;
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use tracing::{info, warn};
 
 use super::knobs::{WORK_CLOSE_HOUR, WORK_OPEN_HOUR};
+use crate::admin::{self, TopicState};
 use crate::calendar::{BusinessCalendar, CalendarError};
 use crate::codec::{EncodeError, Encoding, encode_call, encode_lead};
 use crate::model::{InputEvent, Timestamp};
@@ -622,32 +620,15 @@ fn create_topics(
             client: "admin client",
             source: Box::new(source),
         })?;
-    let topics = [
-        NewTopic::new(&options.calls_topic, partitions, TopicReplication::Fixed(1)),
-        NewTopic::new(&options.leads_topic, partitions, TopicReplication::Fixed(1)),
-    ];
-    let admin_options = AdminOptions::new()
-        .operation_timeout(Some(REQUEST_TIMEOUT))
-        .request_timeout(Some(REQUEST_TIMEOUT));
-    let results = block_on(admin.create_topics(&topics, &admin_options)).map_err(|source| {
-        PublishError::CreateTopic {
-            topic: format!("{}, {}", options.calls_topic, options.leads_topic),
+    let topics = [options.calls_topic.as_str(), options.leads_topic.as_str()];
+    let created = admin::create_topics(&admin, &topics, partitions, 1, REQUEST_TIMEOUT).map_err(
+        |(topic, source)| PublishError::CreateTopic {
+            topic,
             source: Box::new(source),
-        }
-    })?;
-    for result in results {
-        match result {
-            Ok(topic) => info!(%topic, partitions, "created topic"),
-            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {
-                info!(%topic, "topic exists already")
-            }
-            Err((topic, code)) => {
-                return Err(PublishError::CreateTopic {
-                    topic,
-                    source: Box::new(KafkaError::AdminOp(code)),
-                });
-            }
-        }
+        },
+    )?;
+    for topic in created {
+        info!(%topic, partitions, "created topic");
     }
     Ok(())
 }
@@ -659,61 +640,22 @@ fn partition_count(
     deadline: Instant,
 ) -> Result<usize, PublishError> {
     loop {
-        let (missing, reason) = match producer
-            .client()
-            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
-        {
-            Ok(metadata) => match metadata.topics().iter().find(|t| t.name() == topic) {
-                Some(found) => match found.error() {
-                    None if !found.partitions().is_empty() => return Ok(found.partitions().len()),
-                    None => (true, "no partitions".to_owned()),
-                    Some(error) => {
-                        let code = RDKafkaErrorCode::from(error);
-                        (
-                            code == RDKafkaErrorCode::UnknownTopicOrPartition
-                                || code == RDKafkaErrorCode::UnknownTopic,
-                            code.to_string(),
-                        )
-                    }
-                },
-                None => (true, "not in the metadata".to_owned()),
-            },
-            Err(error) => (false, error.to_string()),
-        };
+        let state = admin::topic_state(producer.client(), topic, REQUEST_TIMEOUT);
+        if let TopicState::Partitions(count) = state {
+            return Ok(count);
+        }
         if Instant::now() >= deadline {
-            return Err(if missing {
-                PublishError::MissingTopic {
-                    topic: topic.to_owned(),
-                }
-            } else {
-                PublishError::Metadata {
+            return Err(match state {
+                TopicState::Unreadable(reason) => PublishError::Metadata {
                     topic: topic.to_owned(),
                     reason,
-                }
+                },
+                _ => PublishError::MissingTopic {
+                    topic: topic.to_owned(),
+                },
             });
         }
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Runs a future to completion on the current thread. The admin client's futures are completed
-/// by librdkafka's own threads, so no executor (and no tokio runtime, which would refuse to
-/// nest inside the caller's) is needed.
-fn block_on<F: Future>(future: F) -> F::Output {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        match future.as_mut().poll(&mut context) {
-            Poll::Ready(output) => return output,
-            Poll::Pending => std::thread::park(),
-        }
     }
 }
 

@@ -50,6 +50,8 @@ use processor::{Processor, ProcessorSetup};
 pub enum ServiceError {
     #[error("{what}: {source}")]
     Kafka { what: String, source: KafkaError },
+    #[error("cannot read the metadata of topic {topic}: {reason}")]
+    Metadata { topic: String, reason: String },
     #[error("input topic {0} does not exist (dozvon does not create its inputs)")]
     MissingInput(String),
     #[error(

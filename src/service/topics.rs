@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
-use rdkafka::error::RDKafkaErrorCode;
 
 use super::ServiceError;
+use crate::admin::{self, TopicState};
 use crate::config::Config;
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -16,19 +16,14 @@ fn partitions(
     admin: &AdminClient<DefaultClientContext>,
     topic: &str,
 ) -> Result<Option<usize>, ServiceError> {
-    let metadata = admin
-        .inner()
-        .fetch_metadata(Some(topic), METADATA_TIMEOUT)
-        .map_err(|source| ServiceError::Kafka {
-            what: format!("metadata of {topic}"),
-            source,
-        })?;
-    Ok(metadata
-        .topics()
-        .iter()
-        .find(|t| t.name() == topic && t.error().is_none())
-        .map(|t| t.partitions().len())
-        .filter(|&n| n > 0))
+    match admin::topic_state(admin.inner(), topic, METADATA_TIMEOUT) {
+        TopicState::Partitions(count) => Ok(Some(count)),
+        TopicState::Missing => Ok(None),
+        TopicState::Unreadable(reason) => Err(ServiceError::Metadata {
+            topic: topic.to_owned(),
+            reason,
+        }),
+    }
 }
 
 /// Checks the inputs and creates missing outputs (blocking; call it off the executor).
@@ -67,40 +62,20 @@ pub fn prepare(
         return Err(ServiceError::MissingOutput(missing.join(", ")));
     }
     let partition_count = i32::try_from(counts[0]).unwrap_or(i32::MAX);
-    let new: Vec<NewTopic<'_>> = missing
-        .iter()
-        .map(|t| {
-            NewTopic::new(
-                t,
-                partition_count,
-                TopicReplication::Fixed(config.kafka.replication_factor),
-            )
-        })
-        .collect();
-    let options = AdminOptions::new().operation_timeout(Some(METADATA_TIMEOUT));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ServiceError::Runtime(e.to_string()))?;
-    let results = runtime
-        .block_on(admin.create_topics(&new, &options))
-        .map_err(|source| ServiceError::Kafka {
-            what: "create output topics".to_owned(),
-            source,
-        })?;
-    for result in results {
-        match result {
-            Ok(topic) => {
-                tracing::info!(topic, partitions = partition_count, "created output topic")
-            }
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => {
-                return Err(ServiceError::CreateTopic {
-                    topic,
-                    reason: code.to_string(),
-                });
-            }
-        }
+    let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
+    let created = admin::create_topics(
+        admin,
+        &missing,
+        partition_count,
+        config.kafka.replication_factor,
+        METADATA_TIMEOUT,
+    )
+    .map_err(|(topic, error)| ServiceError::CreateTopic {
+        topic,
+        reason: error.to_string(),
+    })?;
+    for topic in created {
+        tracing::info!(topic, partitions = partition_count, "created output topic");
     }
     Ok(counts[0])
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -62,32 +62,16 @@ impl Topics {
     }
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
-}
-
-/// Creates topics with `partitions` partitions (Tansu does not auto-create).
+/// Creates topics with `partitions` partitions (Tansu does not auto-create); each must be new.
 pub fn create_topics(names: &[&str], partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .create()
         .expect("admin client");
-    let topics: Vec<NewTopic<'_>> = names
-        .iter()
-        .map(|n| NewTopic::new(n, partitions, TopicReplication::Fixed(1)))
-        .collect();
-    let results = block_on(admin.create_topics(
-        &topics,
-        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
-    ))
-    .expect("create topics request");
-    for result in results {
-        result.expect("topic created");
-    }
+    let created =
+        dozvon::admin::create_topics(&admin, names, partitions, 1, Duration::from_secs(10))
+            .unwrap_or_else(|(topic, error)| panic!("create topic {topic}: {error}"));
+    assert_eq!(created.len(), names.len(), "every topic is new: {names:?}");
 }
 
 /// An idempotent producer keyed like the real producers (murmur2, Java-compatible).
