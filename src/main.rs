@@ -160,20 +160,21 @@ async fn stop_on_signal(stop: Arc<std::sync::atomic::AtomicBool>) -> Result<()> 
     Ok(())
 }
 
-fn run_service(config: Arc<Config>) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+/// Runs blocking `work` on tokio's blocking pool, never on an executor thread; SIGTERM and
+/// SIGINT set the stop flag it is given.
+fn until_signal<T: Send + 'static>(
+    work: impl FnOnce(Arc<std::sync::atomic::AtomicBool>) -> T + Send + 'static,
+) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stats = Arc::new(dozvon::service::ServiceStats::default());
         let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
-        let result = dozvon::service::run(config, stop, stats).await;
+        let result = tokio::task::spawn_blocking(move || work(stop)).await;
         signals.abort();
-        result
-    })?;
-    Ok(())
+        Ok(result?)
+    })
 }
 
 /// `gen --brokers`: the generated records in delivery order to Kafka; Ctrl-C stops early.
@@ -183,21 +184,8 @@ fn publish_generated(
 ) -> Result<ExitCode> {
     let mut events = Vec::new();
     generator::generate_into(config, &mut |event| events.push(event));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(async {
-        let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
-        let options = options.clone();
-        let stop_flag = Arc::clone(&stop);
-        let report = tokio::task::spawn_blocking(move || {
-            generator::publish::publish(&events, &options, &stop_flag)
-        })
-        .await;
-        signals.abort();
-        report
-    })??;
+    let options = options.clone();
+    let report = until_signal(move |stop| generator::publish::publish(&events, &options, &stop))??;
     println!(
         "published {} calls and {} lead events in {:.1} s ({:.0} events/s){}",
         report.calls,
@@ -295,19 +283,8 @@ fn run(command: Command) -> Result<ExitCode> {
                 options.generator.start,
                 seconds_per_day
             );
-            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            let report = runtime.block_on(async {
-                let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
-                let stop_flag = Arc::clone(&stop);
-                let report = tokio::task::spawn_blocking(move || {
-                    dozvon::demo::run(&options, &config, &mut std::io::stdout().lock(), &stop_flag)
-                })
-                .await;
-                signals.abort();
-                report
+            let report = until_signal(move |stop| {
+                dozvon::demo::run(&options, &config, &mut std::io::stdout().lock(), &stop)
             })??;
             println!(
                 "demo finished: {} records published, {} findings printed",
@@ -317,7 +294,8 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Run { config } => {
             let config = Arc::new(Config::load(&config)?);
-            run_service(config)?;
+            let stats = Arc::new(dozvon::service::ServiceStats::default());
+            until_signal(move |stop| dozvon::service::run_blocking(config, stop, stats))??;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

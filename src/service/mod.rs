@@ -7,7 +7,7 @@
 //! `max_batch` records) the open batch is committed: under exactly-once the outputs and the
 //! consumed offsets in one Kafka transaction, under at-least-once the offsets after every
 //! output is acknowledged. A failed batch is rewound to the last commit and the tasks rebuilt
-//! (see [`restore`]). The async runtime only waits for the thread and handles signals.
+//! (see [`restore`]). [`run_blocking`] blocks: callers run it off any async executor.
 
 mod clients;
 mod context;
@@ -74,8 +74,6 @@ pub enum ServiceError {
     Engine(#[from] EngineError),
     #[error("{0}")]
     Config(String),
-    #[error("runtime: {0}")]
-    Runtime(String),
 }
 
 fn kafka(what: &str) -> impl FnOnce(KafkaError) -> ServiceError + '_ {
@@ -160,22 +158,4 @@ pub fn run_blocking(
     drop(consumer);
     tracing::info!("stopped");
     Ok(())
-}
-
-/// [`run_blocking`] on a thread of its own, awaited without blocking the executor.
-pub async fn run(
-    config: Arc<Config>,
-    stop: Arc<AtomicBool>,
-    stats: Arc<ServiceStats>,
-) -> Result<(), ServiceError> {
-    let (done, finished) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("dozvon-processor".to_owned())
-        .spawn(move || {
-            let _ = done.send(run_blocking(config, stop, stats));
-        })
-        .map_err(|e| ServiceError::Runtime(e.to_string()))?;
-    finished
-        .await
-        .map_err(|_| ServiceError::Runtime("the processing thread panicked".to_owned()))?
 }
