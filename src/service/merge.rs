@@ -46,20 +46,13 @@ pub struct Aligner {
     queues: [VecDeque<Pending>; 2],
 }
 
-fn index(input: Input) -> usize {
-    match input {
-        Input::Calls => 0,
-        Input::Leads => 1,
-    }
-}
-
 impl Aligner {
     pub fn push(&mut self, input: Input, pending: Pending) {
-        self.queues[index(input)].push_back(pending);
+        self.queues[input.index()].push_back(pending);
     }
 
     pub fn is_empty(&self, input: Input) -> bool {
-        self.queues[index(input)].is_empty()
+        self.queues[input.index()].is_empty()
     }
 
     pub fn len(&self) -> usize {

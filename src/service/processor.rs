@@ -6,6 +6,7 @@
 // (transactions, flush, committed offsets, restores) never occupy an executor thread.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{CStr, CString};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
@@ -63,10 +64,24 @@ struct Batch {
     since: Instant,
 }
 
+impl Batch {
+    /// An empty batch opened now.
+    fn new() -> Self {
+        Batch {
+            records: 0,
+            dirty: false,
+            in_txn: false,
+            since: Instant::now(),
+        }
+    }
+}
+
 /// Everything the processing thread owns.
 pub struct Processor {
     config: Arc<Config>,
     inputs: [String; 2],
+    /// The input topic names for librdkafka's C API, built once (read per released record).
+    c_inputs: [CString; 2],
     outputs: Outputs,
     guarantee: Guarantee,
     producer_client: ClientConfig,
@@ -112,7 +127,13 @@ impl Processor {
             setup.config.kafka.topics.calls.clone(),
             setup.config.kafka.topics.leads.clone(),
         ];
+        let c_inputs = inputs.clone().map(|name| {
+            CString::new(name)
+                .map_err(|e| KafkaError::ClientCreation(format!("topic name with a NUL byte: {e}")))
+        });
+        let [calls, leads] = c_inputs;
         Ok(Processor {
+            c_inputs: [calls?, leads?],
             inputs,
             outputs: setup.outputs,
             guarantee,
@@ -126,12 +147,7 @@ impl Processor {
             assigned: BTreeSet::new(),
             to_restore: BTreeSet::new(),
             positions: BTreeMap::new(),
-            batch: Batch {
-                records: 0,
-                dirty: false,
-                in_txn: false,
-                since: Instant::now(),
-            },
+            batch: Batch::new(),
             failed: None,
             findings: Vec::new(),
             stats: setup.stats,
@@ -216,7 +232,7 @@ impl Processor {
             .map(|o| o + 1)
             .or_else(|| self.positions.get(&(i, partition)).copied())
             .unwrap_or(0);
-        high_watermark(consumer, &self.inputs[i], partition).is_some_and(|high| next >= high)
+        high_watermark(consumer, &self.c_inputs[i], partition).is_some_and(|high| next >= high)
     }
 
     /// Applies the task's buffered records that event-time order allows.
@@ -225,31 +241,40 @@ impl Processor {
             if self.failed.is_some() {
                 return;
             }
-            let Some(aligner) = self.aligners.get(&partition) else {
-                return;
-            };
-            let caught = [
-                aligner.is_empty(Input::Calls) && self.caught_up(consumer, 0, partition),
-                aligner.is_empty(Input::Leads) && self.caught_up(consumer, 1, partition),
-            ];
-            if let Some(task) = self.tasks.get_mut(&partition) {
-                task.set_caught_up(Input::Calls, caught[0]);
-                task.set_caught_up(Input::Leads, caught[1]);
-            }
+            let caught = self.sync_caught_up(consumer, partition);
             let Some(aligner) = self.aligners.get_mut(&partition) else {
                 return;
             };
-            let Some((input, pending)) =
-                aligner.pop(|input| caught[usize::from(input == Input::Leads)])
-            else {
+            let Some((input, pending)) = aligner.pop(|input| caught[input.index()]) else {
                 return;
             };
             self.process(input, partition, pending);
         }
     }
 
+    /// Which of the task's input partitions are caught up with nothing buffered (so they do not
+    /// hold the other back, and may go idle); tells the task too.
+    fn sync_caught_up<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        partition: i32,
+    ) -> [bool; 2] {
+        let caught = Input::ALL.map(|input| {
+            self.aligners
+                .get(&partition)
+                .is_none_or(|a| a.is_empty(input))
+                && self.caught_up(consumer, input.index(), partition)
+        });
+        if let Some(task) = self.tasks.get_mut(&partition) {
+            for input in Input::ALL {
+                task.set_caught_up(input, caught[input.index()]);
+            }
+        }
+        caught
+    }
+
     fn process(&mut self, input: Input, partition: i32, pending: Pending) {
-        let i = usize::from(input == Input::Leads);
+        let i = input.index();
         match pending.item {
             Item::Event(event) => {
                 if let Some(task) = self.tasks.get_mut(&partition) {
@@ -442,18 +467,8 @@ impl Processor {
         let (now, wall) = (Instant::now(), wall_now());
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for partition in partitions {
-            let empty = |input| {
-                self.aligners
-                    .get(&partition)
-                    .is_none_or(|a| a.is_empty(input))
-            };
-            let caught = [
-                empty(Input::Calls) && self.caught_up(consumer, 0, partition),
-                empty(Input::Leads) && self.caught_up(consumer, 1, partition),
-            ];
+            self.sync_caught_up(consumer, partition);
             if let Some(task) = self.tasks.get_mut(&partition) {
-                task.set_caught_up(Input::Calls, caught[0]);
-                task.set_caught_up(Input::Leads, caught[1]);
                 task.tick(now, wall, &mut self.findings);
             }
         }
@@ -489,12 +504,7 @@ impl Processor {
             Ok(()) => {
                 ServiceStats::add(&self.stats.commits, 1);
                 self.failures_in_a_row = 0;
-                self.batch = Batch {
-                    records: 0,
-                    dirty: false,
-                    in_txn: false,
-                    since: Instant::now(),
-                };
+                self.batch = Batch::new();
             }
             Err(failure) => self.fail(failure),
         }
@@ -593,12 +603,7 @@ impl Processor {
                 }
             }
         }
-        self.batch = Batch {
-            records: 0,
-            dirty: false,
-            in_txn: false,
-            since: Instant::now(),
-        };
+        self.batch = Batch::new();
         self.standby.clear();
         self.tasks.clear();
         self.aligners.clear();
@@ -819,10 +824,9 @@ impl Processor {
 /// request is made), `None` before the first fetch.
 fn high_watermark<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
-    topic: &str,
+    topic: &CStr,
     partition: i32,
 ) -> Option<i64> {
-    let topic = std::ffi::CString::new(topic).ok()?;
     let (mut low, mut high) = (-1_i64, -1_i64);
     // SAFETY: the client handle lives as long as `consumer`; `topic` is NUL-terminated and the
     // out-parameters point to live i64s. The call only reads librdkafka's cache.

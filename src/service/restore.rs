@@ -126,28 +126,32 @@ pub fn replay_into(
                     std::thread::sleep(Duration::from_millis(200));
                 }
             }
-            while let Some((input, pending)) =
-                aligner.pop(|input| done[usize::from(input == Input::Leads)])
-            {
-                if let Item::Event(event) = pending.item {
-                    apply(task, input, &event, &mut findings);
-                    findings.clear();
-                }
-            }
+            drain(&mut aligner, |input| done[input.index()], task, &mut apply);
         }
     }
-    while let Some((input, pending)) = aligner.pop(|_| true) {
-        if let Item::Event(event) = pending.item {
-            apply(task, input, &event, &mut findings);
-            findings.clear();
-        }
-    }
+    drain(&mut aligner, |_| true, task, &mut apply);
     if let Some(clock) = committed.clock {
         task.restore_clock(clock, &mut findings);
     }
     task.touch(Instant::now());
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Applies what the aligner releases under `caught_up`, discarding the findings.
+fn drain(
+    aligner: &mut Aligner,
+    caught_up: impl Fn(Input) -> bool,
+    task: &mut Task,
+    apply: &mut impl FnMut(&mut Task, Input, &InputEvent<'_>, &mut Vec<Finding>),
+) {
+    let mut findings = Vec::new();
+    while let Some((input, pending)) = aligner.pop(&caught_up) {
+        if let Item::Event(event) = pending.item {
+            apply(task, input, &event, &mut findings);
+            findings.clear();
+        }
+    }
 }
 
 /// How long a restore waits for a record before taking the input as fully read.

@@ -23,7 +23,8 @@ pub enum Input {
 impl Input {
     pub const ALL: [Input; 2] = [Input::Calls, Input::Leads];
 
-    fn index(self) -> usize {
+    /// 0 for calls, 1 for leads: the slot of the input in per-input arrays.
+    pub fn index(self) -> usize {
         match self {
             Input::Calls => 0,
             Input::Leads => 1,
