@@ -16,6 +16,25 @@ mod kafka;
 
 const EXAMPLE: &str = include_str!("../dozvon.example.toml");
 
+/// The message of a refused configuration (panics if it is accepted).
+fn error_of(text: &str) -> String {
+    match Config::from_toml_str(text) {
+        Ok(config) => panic!("accepted {text:?} as {config:?}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// Each text is refused with a message starting with the expected text.
+fn assert_refusals(cases: &[(&str, &str)]) {
+    for (text, expected) in cases {
+        let message = error_of(text);
+        assert!(
+            message.starts_with(expected),
+            "for {text:?}\n  got:      {message}\n  expected: {expected}"
+        );
+    }
+}
+
 fn time(hour: u32, minute: u32) -> NaiveTime {
     NaiveTime::from_hms_opt(hour, minute, 0).unwrap()
 }

@@ -2,22 +2,7 @@
 
 use dozvon::config::{Config, ConfigError};
 
-fn error_of(text: &str) -> String {
-    match Config::from_toml_str(text) {
-        Ok(config) => panic!("accepted {text:?} as {config:?}"),
-        Err(error) => error.to_string(),
-    }
-}
-
-fn assert_refusals(cases: &[(&str, &str)]) {
-    for (text, expected) in cases {
-        let message = error_of(text);
-        assert!(
-            message.starts_with(expected),
-            "for {text:?}\n  got:      {message}\n  expected: {expected}"
-        );
-    }
-}
+use super::{assert_refusals, error_of};
 
 #[test]
 fn invalid_values_are_refused_naming_the_key_path() {
