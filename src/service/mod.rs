@@ -33,16 +33,15 @@ use rdkafka::error::KafkaError;
 pub use faults::ABORT_EVERY_VAR;
 pub use output::{
     HEADER_ERROR, HEADER_ERROR_KIND, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
-    HEADER_SOURCE_TOPIC, Outputs,
+    HEADER_SOURCE_TOPIC,
 };
-pub use restore::{clock_metadata, parse_clock_metadata};
 pub use stats::ServiceStats;
-pub use task::{Input, Task};
 
 use crate::codec::Encoding;
 use crate::config::{Config, TopicEncoding};
 use crate::engine::{Engine, EngineError};
 use context::ServiceContext;
+use output::Outputs;
 use processor::{Processor, ProcessorSetup};
 
 /// Why the service could not start or had to stop.
