@@ -1,15 +1,98 @@
 #!/usr/bin/env bash
 # Provisions Tansu (an Apache Kafka-compatible broker written in Rust) for tests:
-#   scripts/tansu.sh install          build it once into $DOZVON_CACHE (default ~/.cache/dozvon)
+#   scripts/tansu.sh install          build it once into $DOZVON_CACHE (default ~/.cache/dozvon),
+#                                     from the crates.io sources of tansu 0.6.0 with the patches
+#                                     in scripts/tansu-patches/ (see its README.md) applied
 #   scripts/tansu.sh start DIR        start it on a free loopback port; prints the bootstrap address,
 #                                     writes DIR/tansu.pid, DIR/tansu.addr and DIR/tansu.log
 #   scripts/tansu.sh stop DIR         stop the broker started with DIR
 set -euo pipefail
 
 TANSU_VERSION=0.6.0
+# Bump when anything in scripts/tansu-patches/ changes, so that a cached binary is rebuilt.
+TANSU_PATCH_LEVEL=dozvon1
+# The crates that the patches touch; they replace the crates.io ones through [patch.crates-io].
+TANSU_PATCHED_CRATES="tansu-storage tansu-broker"
+TANSU_PATCHES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tansu-patches
 CACHE=${DOZVON_CACHE:-$HOME/.cache/dozvon}
-TANSU_ROOT=$CACHE/tansu-$TANSU_VERSION
+TANSU_ROOT=$CACHE/tansu-$TANSU_VERSION-$TANSU_PATCH_LEVEL
 TANSU_BIN=${TANSU_BIN:-$TANSU_ROOT/bin/tansu}
+
+# The path of the downloaded crates.io package NAME-$TANSU_VERSION.crate, if cargo has it.
+crate_file() {
+  local file
+  for file in "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$1-$TANSU_VERSION.crate"; do
+    if [ -f "$file" ]; then
+      echo "$file"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Has cargo download the tansu crates (a scratch project depending on them, cargo fetch).
+fetch_tansu_crates() {
+  local dir=$1 crate
+  mkdir -p "$dir/src"
+  {
+    printf '[package]\nname = "dozvon-tansu-fetch"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+    printf '[workspace]\n\n[dependencies]\n'
+    for crate in tansu $TANSU_PATCHED_CRATES; do
+      printf '%s = { version = "=%s", default-features = false }\n' "$crate" "$TANSU_VERSION"
+    done
+  } >"$dir/Cargo.toml"
+  : >"$dir/src/lib.rs"
+  cargo fetch --manifest-path "$dir/Cargo.toml" --target "$(rustc -vV | sed -n 's/^host: //p')" >&2
+}
+
+# Builds tansu $TANSU_VERSION with scripts/tansu-patches/*.patch into $TANSU_ROOT.
+build_patched_tansu() {
+  local src=$TANSU_ROOT.src crate file patch
+  local config=()
+  rm -rf "$src"
+  mkdir -p "$src"
+  for crate in tansu $TANSU_PATCHED_CRATES; do
+    if ! crate_file "$crate" >/dev/null; then
+      fetch_tansu_crates "$src/fetch"
+      break
+    fi
+  done
+  # The pristine sources, from the (checksum-verified) .crate files rather than
+  # registry/src, which a previous build may have touched.
+  for crate in tansu $TANSU_PATCHED_CRATES; do
+    file=$(crate_file "$crate") || {
+      echo "cargo did not fetch $crate $TANSU_VERSION" >&2
+      return 1
+    }
+    tar -xzf "$file" -C "$src"
+  done
+  for patch in "$TANSU_PATCHES"/*.patch; do
+    echo "applying $(basename "$patch")" >&2
+    if command -v patch >/dev/null; then
+      patch -d "$src" -p1 --forward --batch --no-backup-if-mismatch <"$patch" >&2
+    else
+      (cd "$src" && git apply -p1 "$patch")
+    fi
+  done
+  # Keep the published Cargo.lock of tansu, so that no dependency version drifts: the
+  # only change [patch] needs is that the patched crates come from a path, not crates.io
+  # (no source, no checksum), which lets --locked stand.
+  awk -v crates=" $TANSU_PATCHED_CRATES " '
+    /^\[\[package\]\]/ { name = "" }
+    /^name = / { name = $3; gsub(/"/, "", name) }
+    (/^source = / || /^checksum = /) && index(crates, " " name " ") { next }
+    { print }
+  ' "$src/tansu-$TANSU_VERSION/Cargo.lock" >"$src/Cargo.lock.patched"
+  mv "$src/Cargo.lock.patched" "$src/tansu-$TANSU_VERSION/Cargo.lock"
+  # Its own workspace, even when $DOZVON_CACHE lies inside another Cargo project.
+  printf '\n[workspace]\n' >>"$src/tansu-$TANSU_VERSION/Cargo.toml"
+  for crate in $TANSU_PATCHED_CRATES; do
+    config+=(--config "patch.crates-io.$crate.path=\"$src/$crate-$TANSU_VERSION\"")
+  done
+  cargo install --path "$src/tansu-$TANSU_VERSION" --locked --features dynostore,libsql \
+    --root "$TANSU_ROOT" "${config[@]}" >&2
+  rm -rf "$src"
+}
 
 install_tansu() {
   if [ -x "$TANSU_BIN" ]; then
@@ -20,9 +103,9 @@ install_tansu() {
   exec 9>"$CACHE/tansu-install.lock"
   flock 9
   if [ ! -x "$TANSU_BIN" ]; then
-    echo "installing tansu $TANSU_VERSION into $TANSU_ROOT (about 8 minutes on 2 cores)..." >&2
-    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql \
-      --root "$TANSU_ROOT" >&2
+    echo "building tansu $TANSU_VERSION ($TANSU_PATCH_LEVEL) into $TANSU_ROOT" \
+      "(about 30 minutes on a busy 2-core machine)..." >&2
+    build_patched_tansu
   fi
   flock -u 9
 }
