@@ -118,7 +118,7 @@ fn generated_dataset_through_run_equals_replay() {
         ]
         .concat(),
     );
-    let mut service = Service::start(&support::service_config(&topics, "at_least_once", ""), &[]);
+    let mut service = Service::start(&support::service_config(&topics, "exactly_once", ""), &[]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
     let (nv, nr) = (want_violations.len(), want_reviews.len());
     reader.read_until(
@@ -160,7 +160,7 @@ fn poison_records_are_dead_lettered_and_processing_continues() {
             (Some("P1".into()), Some(good_call.to_vec()), vec![]),
         ],
     );
-    let mut service = Service::start(&support::service_config(&topics, "at_least_once", ""), &[]);
+    let mut service = Service::start(&support::service_config(&topics, "exactly_once", ""), &[]);
     let mut reader = Reader::new(&[&topics.dead_letter, &topics.qc_reviews], 1);
     reader.read_until(
         Duration::from_secs(120),
