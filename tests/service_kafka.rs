@@ -6,17 +6,8 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use support::dataset::{Generated, UNTIL, fixture};
 use support::{Reader, Service, Topics, canonical, create_topics, ndjson_records, produce};
-
-/// A final watermark past every timer of the March 2026 datasets (all leads evicted by then),
-/// which the service reaches too once its idle partitions follow the wall clock.
-const UNTIL: &str = "2026-11-01T00:00:00Z";
-
-fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
 
 /// Produces both files, runs the service until it has published the replay's output, and
 /// checks the sets are equal (and stay so for a moment more).
@@ -65,62 +56,14 @@ fn spec_7_scenario_through_kafka_equals_replay() {
     );
 }
 
-/// Runs `dozvon gen` with `args` and panics on failure.
-fn generate(args: &[&str]) {
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dozvon"))
-        .arg("gen")
-        .args(args)
-        .status()
-        .expect("dozvon gen runs");
-    assert!(status.success(), "dozvon gen {args:?}: {status}");
-}
-
-const GEN: [&str; 8] = [
-    "--seed",
-    "7",
-    "--days",
-    "6",
-    "--managers",
-    "6",
-    "--leads-per-day",
-    "40",
-];
-
 #[test]
 fn generated_dataset_through_run_equals_replay() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().to_str().expect("utf-8 path");
-    generate(&[&GEN[..], &["--out", out]].concat());
-    let (want_violations, want_reviews) = support::replay(
-        &dir.path().join("calls.ndjson"),
-        &dir.path().join("leads.ndjson"),
-        UNTIL,
-    );
-    assert!(
-        want_violations.len() > 50 && want_reviews.len() > 20,
-        "a dataset with findings"
-    );
+    let data = Generated::new();
     let topics = Topics::new("generated");
-    let brokers = support::brokers();
-    generate(
-        &[
-            &GEN[..],
-            &[
-                "--brokers",
-                &brokers,
-                "--calls-topic",
-                &topics.calls,
-                "--leads-topic",
-                &topics.leads,
-                "--partitions",
-                "4",
-            ],
-        ]
-        .concat(),
-    );
+    data.publish(&topics, 4);
     let mut service = Service::start(&support::service_config(&topics, "exactly_once", ""), &[]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
-    let (nv, nr) = (want_violations.len(), want_reviews.len());
+    let (nv, nr) = (data.violations.len(), data.reviews.len());
     reader.read_until(
         Duration::from_secs(180),
         |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
@@ -130,11 +73,11 @@ fn generated_dataset_through_run_equals_replay() {
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     assert_eq!(
         canonical(&reader.payloads(&topics.violations)),
-        canonical(&want_violations)
+        canonical(&data.violations)
     );
     assert_eq!(
         canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&want_reviews)
+        canonical(&data.reviews)
     );
 }
 

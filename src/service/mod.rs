@@ -30,7 +30,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 
-pub use faults::ABORT_EVERY_VAR;
+pub use faults::{ABORT_EVERY_VAR, RESUME_FILE_VAR, STALL_COMMIT_VAR};
 pub use output::{
     HEADER_ERROR, HEADER_ERROR_KIND, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
@@ -73,6 +73,14 @@ pub enum ServiceError {
     Engine(#[from] EngineError),
     #[error("{0}")]
     Config(String),
+    #[error(
+        "fenced by another instance with transactional id {transactional_id} ({reason}); \
+         every instance needs its own [processing] transactional_id"
+    )]
+    Fenced {
+        transactional_id: String,
+        reason: String,
+    },
 }
 
 fn kafka(what: &str) -> impl FnOnce(KafkaError) -> ServiceError + '_ {
@@ -150,6 +158,14 @@ pub fn run_blocking(
             None => {}
         }
         consumer.context().processor().after_poll(&consumer);
+        let fenced = consumer.context().processor().fenced().map(str::to_owned);
+        if let Some(reason) = fenced {
+            consumer.unsubscribe();
+            return Err(ServiceError::Fenced {
+                transactional_id,
+                reason,
+            });
+        }
     }
     tracing::info!("stopping: committing the in-flight batch");
     consumer.context().processor().finish(&consumer);

@@ -38,19 +38,40 @@ type Ack<T> = Result<T, KafkaError>;
 #[derive(Debug)]
 struct Failure {
     reason: String,
-    /// The producer must be replaced (fenced, fatal error).
+    /// The producer must be replaced (a fatal producer error).
     fatal: bool,
+    /// Another instance took over this instance's `transactional.id`: this one is a zombie
+    /// and stops, rather than fence the newer one in turn.
+    fenced: bool,
 }
 
 impl Failure {
     fn from_error(what: &str, error: &KafkaError) -> Self {
-        let fatal = match error {
-            KafkaError::Transaction(e) => e.is_fatal(),
-            _ => false,
+        let (fatal, fenced) = match error {
+            KafkaError::Transaction(e) => (
+                e.is_fatal(),
+                matches!(
+                    e.code(),
+                    RDKafkaErrorCode::Fenced
+                        | RDKafkaErrorCode::ProducerFenced
+                        | RDKafkaErrorCode::InvalidProducerEpoch
+                ),
+            ),
+            _ => (false, false),
         };
         Failure {
             reason: format!("{what}: {error}"),
             fatal,
+            fenced,
+        }
+    }
+
+    /// A failure that only needs the batch rewound.
+    fn rewind(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            fatal: false,
+            fenced: false,
         }
     }
 }
@@ -99,6 +120,8 @@ pub struct Processor {
     positions: BTreeMap<(usize, i32), i64>,
     batch: Batch,
     failed: Option<Failure>,
+    /// Set once this instance was fenced; the service then stops.
+    fenced: Option<String>,
     findings: Vec<Finding>,
     stats: Arc<ServiceStats>,
     stop: Arc<AtomicBool>,
@@ -123,6 +146,9 @@ impl Processor {
     pub fn new(setup: ProcessorSetup) -> Result<Self, KafkaError> {
         let guarantee = setup.config.processing.guarantee;
         let producer = create_producer(&setup.producer_client, guarantee, &setup.stats)?;
+        if guarantee == Guarantee::ExactlyOnce {
+            tracing::info!("transactional producer ready");
+        }
         let inputs = [
             setup.config.kafka.topics.calls.clone(),
             setup.config.kafka.topics.leads.clone(),
@@ -149,6 +175,7 @@ impl Processor {
             positions: BTreeMap::new(),
             batch: Batch::new(),
             failed: None,
+            fenced: None,
             findings: Vec::new(),
             stats: setup.stats,
             stop: setup.stop,
@@ -170,6 +197,9 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         message: &BorrowedMessage<'_>,
     ) {
+        if self.fenced.is_some() {
+            return;
+        }
         self.restore_pending(consumer);
         if self.failed.is_some() {
             return; // recovery rewinds to the last commit; this record is fetched again
@@ -284,6 +314,14 @@ impl Processor {
                         Instant::now(),
                         wall_now(),
                         &mut self.findings,
+                    );
+                    tracing::trace!(
+                        partition,
+                        ?input,
+                        offset = pending.offset,
+                        time = %event.event_time().to_rfc3339(),
+                        ?applied,
+                        "applied"
                     );
                     let counter = match applied {
                         Applied::Ok => &self.stats.records_ok,
@@ -433,8 +471,16 @@ impl Processor {
         }
     }
 
+    /// Why this instance was fenced, once it was: the service must stop.
+    pub fn fenced(&self) -> Option<&str> {
+        self.fenced.as_deref()
+    }
+
     /// Between polls: pending restores, recovery after a failure, the commit when due.
     pub fn after_poll<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if self.fenced.is_some() {
+            return;
+        }
         self.restore_pending(consumer);
         if self.failed.is_some() {
             self.recover(consumer);
@@ -519,16 +565,12 @@ impl Processor {
             .map_err(|e| Failure::from_error("offsets", &e))?;
         self.ensure_transaction()
             .map_err(|e| Failure::from_error("begin transaction", &e))?;
-        if self.faults.abort_this_commit() {
-            return Err(Failure {
-                reason: "injected abort (DOZVON_FAULT_ABORT_EVERY)".to_owned(),
-                fatal: false,
-            });
+        if self.faults.before_commit() {
+            return Err(Failure::rewind("injected abort (DOZVON_FAULT_ABORT_EVERY)"));
         }
-        let group = consumer.group_metadata().ok_or_else(|| Failure {
-            reason: "the consumer has no group metadata".to_owned(),
-            fatal: false,
-        })?;
+        let group = consumer
+            .group_metadata()
+            .ok_or_else(|| Failure::rewind("the consumer has no group metadata"))?;
         retry(&self.stats, || {
             self.producer
                 .send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
@@ -551,10 +593,9 @@ impl Processor {
             .map_err(|e| Failure::from_error("flush", &e))?;
         let failed = self.producer.context().failures() - failed_before;
         if failed > 0 {
-            return Err(Failure {
-                reason: format!("{failed} outputs were not delivered"),
-                fatal: false,
-            });
+            return Err(Failure::rewind(format!(
+                "{failed} outputs were not delivered"
+            )));
         }
         let offsets = self
             .offsets()
@@ -573,6 +614,17 @@ impl Processor {
         let Some(failure) = self.failed.take() else {
             return;
         };
+        if failure.fenced && self.guarantee == Guarantee::ExactlyOnce {
+            // The broker aborted the open transaction when the newer instance initialised
+            // its producer; nothing of this batch is visible. Re-initialising would fence
+            // the newer instance in turn, so this one stops.
+            tracing::error!(
+                reason = failure.reason,
+                "fenced: another instance took over this transactional id; stopping"
+            );
+            self.fenced = Some(failure.reason);
+            return;
+        }
         self.failures_in_a_row += 1;
         ServiceStats::add(&self.stats.aborts, 1);
         tracing::warn!(
@@ -693,10 +745,8 @@ impl Processor {
 
     fn restore_task(&mut self, partition: i32, committed: &Committed) -> Result<Task, Failure> {
         // The configuration was validated by building an engine at start-up.
-        let engine = Engine::new(Arc::clone(&self.config)).map_err(|e| Failure {
-            reason: format!("engine: {e}"),
-            fatal: false,
-        })?;
+        let engine = Engine::new(Arc::clone(&self.config))
+            .map_err(|e| Failure::rewind(format!("engine: {e}")))?;
         let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
         let topics = [self.inputs[0].as_str(), self.inputs[1].as_str()];
         let report = restore::replay_into(
@@ -738,7 +788,7 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         revoked: &TopicPartitionList,
     ) {
-        if self.failed.is_none() {
+        if self.failed.is_none() && self.fenced.is_none() {
             self.commit(consumer);
         }
         let committed = self.failed.is_none();
@@ -796,6 +846,9 @@ impl Processor {
 
     /// Shutdown: commit the in-flight batch (or abort it).
     pub fn finish<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        if self.fenced.is_some() {
+            return;
+        }
         if self.failed.is_none() {
             self.tick_all(consumer);
             self.commit(consumer);

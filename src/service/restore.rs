@@ -109,6 +109,7 @@ pub fn replay_into(
                     report.records += 1;
                     report.bytes += payload.len() as u64;
                     // Undecodable records were dead-lettered when first read.
+                    tracing::trace!(partition, ?input, offset = message.offset(), "restore read");
                     if let Ok(event) = task::decode(input, payload) {
                         aligner.push(
                             input,

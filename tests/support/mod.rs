@@ -2,6 +2,9 @@
 //! `dozvon run` as a real process, reading outputs back with a read_committed consumer.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod compare;
+pub mod dataset;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -204,6 +207,14 @@ impl Service {
                 panic!("dozvon run exited early ({status}):\n{}", self.log_text());
             }
         }
+    }
+
+    /// The exit code once the process has exited by itself (`Some(None)`: killed by a
+    /// signal), `None` while it runs.
+    pub fn exit_code(&mut self) -> Option<Option<i32>> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status.code())
     }
 
     /// SIGTERM, then waits; returns the exit code.

@@ -1,0 +1,87 @@
+//! `dozvon run` stopped mid-stream and started again: the new instance rebuilds its tasks from
+//! the inputs up to the committed offsets, and the output of both together is `replay`'s.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::compare::{assert_same, by_id};
+use support::dataset::Generated;
+use support::{Reader, Service, Topics};
+
+/// Runs the generated dataset through a first instance stopped (SIGTERM) after a few findings,
+/// then a second one, and compares everything published with `replay` by finding id.
+fn restart_matches_replay(test: &str, guarantee: &str) {
+    let data = Generated::new();
+    let topics = Topics::new(test);
+    data.publish(&topics, 2);
+    let config = support::service_config(&topics, guarantee, "max_batch = 50");
+    let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
+    let mut first = Service::start(&config, &[]);
+    reader.read_until(
+        Duration::from_secs(120),
+        |r| r[&topics.qc_reviews].len() >= 5,
+        || first.log_text(),
+    );
+    assert_eq!(first.terminate(), Some(0), "first instance exit status");
+    let mut second = Service::start(&config, &[]);
+    let want_violations = by_id(&data.violations, "violation_id");
+    let want_reviews = by_id(&data.reviews, "review_id");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        reader.read_for(Duration::from_secs(1));
+        let got = |topic: &str, id| by_id(&reader.payloads(topic), id).len();
+        if got(&topics.violations, "violation_id") >= want_violations.len()
+            && got(&topics.qc_reviews, "review_id") >= want_reviews.len()
+        {
+            break;
+        }
+    }
+    reader.read_for(Duration::from_secs(3));
+    assert_eq!(second.terminate(), Some(0), "second instance exit status");
+    let logs = format!(
+        "first instance:\n{}\nsecond instance:\n{}",
+        first.log_text(),
+        second.log_text()
+    );
+    assert!(
+        logs.contains("task restored"),
+        "the second instance restored its tasks:\n{logs}"
+    );
+    let violations = reader.payloads(&topics.violations);
+    let reviews = reader.payloads(&topics.qc_reviews);
+    assert_same(
+        "violations",
+        &by_id(&violations, "violation_id"),
+        &want_violations,
+        &logs,
+    );
+    assert_same(
+        "QC reviews",
+        &by_id(&reviews, "review_id"),
+        &want_reviews,
+        &logs,
+    );
+    if guarantee == "exactly_once" {
+        assert_eq!(
+            violations.len(),
+            want_violations.len(),
+            "no violation published twice"
+        );
+        assert_eq!(
+            reviews.len(),
+            want_reviews.len(),
+            "no QC review published twice"
+        );
+    }
+}
+
+#[test]
+fn restart_at_least_once_completes_the_output_without_changing_it() {
+    restart_matches_replay("restart-alo", "at_least_once");
+}
+
+#[test]
+fn restart_exactly_once_completes_the_output_exactly() {
+    restart_matches_replay("restart-eos", "exactly_once");
+}

@@ -1,0 +1,91 @@
+//! The generated dataset of the service tests: written to files for `replay`, published to
+//! the test's topics for `dozvon run`.
+
+use std::path::{Path, PathBuf};
+
+use super::{Topics, brokers};
+
+/// A final watermark past every timer of the March 2026 datasets (all leads evicted by then),
+/// which the service reaches too once its idle partitions follow the wall clock.
+pub const UNTIL: &str = "2026-11-01T00:00:00Z";
+
+/// The generator's arguments: six days, six managers, 40 leads a day (≈ 2,150 events).
+pub const GEN: [&str; 8] = [
+    "--seed",
+    "7",
+    "--days",
+    "6",
+    "--managers",
+    "6",
+    "--leads-per-day",
+    "40",
+];
+
+/// Runs `dozvon gen` with `args` and panics on failure.
+pub fn generate(args: &[&str]) {
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_dozvon"))
+        .arg("gen")
+        .args(args)
+        .status()
+        .expect("dozvon gen runs");
+    assert!(status.success(), "dozvon gen {args:?}: {status}");
+}
+
+/// A committed fixture folder of `tests/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// The generated dataset ([`GEN`]) and what `replay` makes of it.
+pub struct Generated {
+    _dir: tempfile::TempDir,
+    pub violations: Vec<serde_json::Value>,
+    pub reviews: Vec<serde_json::Value>,
+}
+
+impl Generated {
+    /// Generates the files and replays them up to [`UNTIL`].
+    pub fn new() -> Generated {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().to_str().expect("utf-8 path");
+        generate(&[&GEN[..], &["--out", out]].concat());
+        let (violations, reviews) = super::replay(
+            &dir.path().join("calls.ndjson"),
+            &dir.path().join("leads.ndjson"),
+            UNTIL,
+        );
+        assert!(
+            violations.len() > 50 && reviews.len() > 20,
+            "a dataset with findings"
+        );
+        Generated {
+            _dir: dir,
+            violations,
+            reviews,
+        }
+    }
+
+    /// Publishes the same events to the input topics (created with `partitions`).
+    pub fn publish(&self, topics: &Topics, partitions: i32) {
+        let brokers = brokers();
+        let partitions = partitions.to_string();
+        generate(
+            &[
+                &GEN[..],
+                &[
+                    "--brokers",
+                    &brokers,
+                    "--calls-topic",
+                    &topics.calls,
+                    "--leads-topic",
+                    &topics.leads,
+                    "--partitions",
+                    &partitions,
+                ],
+            ]
+            .concat(),
+        );
+    }
+}
