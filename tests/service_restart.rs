@@ -85,3 +85,53 @@ fn restart_at_least_once_completes_the_output_without_changing_it() {
 fn restart_exactly_once_completes_the_output_exactly() {
     restart_matches_replay("restart-eos", "exactly_once");
 }
+
+/// A restart after everything was published (idle partitions had moved the clock to the wall
+/// clock and fired every timer) publishes nothing more: the restored tasks resume at the clock
+/// committed with the offsets, so no timer fires twice.
+#[test]
+fn restart_after_completion_fires_no_timer_twice() {
+    let data = Generated::new();
+    let topics = Topics::new("restart-idle");
+    data.publish(&topics, 2);
+    let config = support::service_config(&topics, "exactly_once", "");
+    let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
+    let (nv, nr) = (data.violations.len(), data.reviews.len());
+    let mut first = Service::start(&config, &[]);
+    reader.read_until(
+        Duration::from_secs(120),
+        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
+        || first.log_text(),
+    );
+    // Let a few more commits pass with idle partitions, then stop.
+    reader.read_for(Duration::from_secs(2));
+    assert_eq!(first.terminate(), Some(0), "first instance exit status");
+    let mut second = Service::start(&config, &[]);
+    // Restored, idle for longer than idle_timeout (1 s), a few commit intervals.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !second.log_text().contains("task restored") && Instant::now() < deadline {
+        reader.read_for(Duration::from_millis(200));
+    }
+    reader.read_for(Duration::from_secs(4));
+    second.assert_running();
+    assert_eq!(second.terminate(), Some(0), "second instance exit status");
+    let log = format!(
+        "first instance:\n{}\nsecond instance:\n{}",
+        first.log_text(),
+        second.log_text()
+    );
+    assert!(
+        log.contains("task restored"),
+        "the second instance restored:\n{log}"
+    );
+    assert_eq!(
+        reader.payloads(&topics.violations).len(),
+        nv,
+        "no violation published again\n{log}"
+    );
+    assert_eq!(
+        reader.payloads(&topics.qc_reviews).len(),
+        nr,
+        "no QC review published again\n{log}"
+    );
+}
