@@ -18,5 +18,6 @@ pub mod demo;
 pub mod engine;
 pub mod generator;
 pub mod model;
+pub mod registry;
 pub mod replay;
 pub mod service;

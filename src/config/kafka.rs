@@ -395,17 +395,9 @@ fn print_properties(properties: &BTreeMap<String, String>) -> Option<RawProperti
 /// A schema registry address: `http://` or `https://` and a host.
 fn registry_url(key: &str, url: &str) -> Result<String, ConfigError> {
     values::name(key, url)?;
-    let lower = url.to_ascii_lowercase();
-    let rest = ["http://", "https://"]
-        .iter()
-        .find_map(|scheme| lower.strip_prefix(scheme));
-    match rest {
-        Some(rest) if !rest.is_empty() => Ok(url.to_owned()),
-        _ => Err(ConfigError::invalid(
-            key,
-            format!("must be an http:// or https:// URL, got {url:?}"),
-        )),
-    }
+    crate::registry::shown_url(url)
+        .map(|_| url.to_owned())
+        .map_err(|error| ConfigError::invalid(key, error.to_string()))
 }
 
 impl Section for KafkaConfig {
@@ -500,7 +492,11 @@ impl Section for KafkaConfig {
             group_id: Some(self.group_id.clone()),
             create_topics: Some(self.create_topics),
             replication_factor: Some(i64::from(self.replication_factor)),
-            schema_registry_url: self.schema_registry_url.clone(),
+            // Printed by check-config: never the password.
+            schema_registry_url: self
+                .schema_registry_url
+                .as_deref()
+                .map(|url| crate::registry::shown_url(url).unwrap_or_else(|_| url.to_owned())),
             topics: Some(RawTopics {
                 calls: Some(topics.calls.clone()),
                 leads: Some(topics.leads.clone()),

@@ -37,9 +37,10 @@ pub use output::{
 };
 pub use stats::ServiceStats;
 
-use crate::codec::Encoding;
+use crate::codec::{Encoding, RecordKind};
 use crate::config::{Config, TopicEncoding};
 use crate::engine::{Engine, EngineError};
+use crate::registry::{self, RegistryClient, RegistryError};
 use context::ServiceContext;
 use output::Outputs;
 use processor::{Processor, ProcessorSetup};
@@ -81,6 +82,16 @@ pub enum ServiceError {
         transactional_id: String,
         reason: String,
     },
+    #[error(
+        "schema registry {url}: cannot register the schema of topic {topic} under subject \
+         {subject}: {error}"
+    )]
+    Registry {
+        url: String,
+        topic: String,
+        subject: String,
+        error: Box<RegistryError>,
+    },
 }
 
 fn kafka(what: &str) -> impl FnOnce(KafkaError) -> ServiceError + '_ {
@@ -90,11 +101,42 @@ fn kafka(what: &str) -> impl FnOnce(KafkaError) -> ServiceError + '_ {
     }
 }
 
-/// How findings are written, from `[kafka.encoding]` (Avro: single-object encoding).
-fn output_encoding(encoding: TopicEncoding) -> Encoding {
-    match encoding {
-        TopicEncoding::Json => Encoding::Json,
-        TopicEncoding::Avro => Encoding::AvroSingleObject,
+/// How findings of `kind` are written to `topic`, from `[kafka.encoding]`: JSON, or Avro —
+/// single-object encoding, or with a Schema Registry the Confluent wire format under the id
+/// of the schema registered at start-up for the subject `<topic>-value`.
+fn output_encoding(
+    encoding: TopicEncoding,
+    registry: Option<&RegistryClient>,
+    topic: &str,
+    kind: RecordKind,
+) -> Result<Encoding, ServiceError> {
+    let Some(registry) = registry else {
+        return Ok(match encoding {
+            TopicEncoding::Json => Encoding::Json,
+            TopicEncoding::Avro => Encoding::AvroSingleObject,
+        });
+    };
+    if encoding == TopicEncoding::Json {
+        return Ok(Encoding::Json);
+    }
+    let subject = registry::value_subject(topic);
+    match registry.register(&subject, kind.schema_json()) {
+        Ok(schema_id) => {
+            tracing::info!(
+                registry = registry.url(),
+                topic,
+                subject,
+                schema_id,
+                "Avro schema registered"
+            );
+            Ok(Encoding::AvroConfluent { schema_id })
+        }
+        Err(error) => Err(ServiceError::Registry {
+            url: registry.url().to_owned(),
+            topic: topic.to_owned(),
+            subject,
+            error: Box::new(error),
+        }),
     }
 }
 
@@ -106,11 +148,33 @@ pub fn run_blocking(
     stats: Arc<ServiceStats>,
 ) -> Result<(), ServiceError> {
     Engine::new(Arc::clone(&config))?;
-    if config.kafka.schema_registry_url.is_some() {
-        return Err(ServiceError::Config(
-            "[kafka] schema_registry_url is not supported yet; Avro outputs use single-object encoding".to_owned(),
-        ));
+    let encodings = &config.kafka.encoding;
+    let registry = config
+        .kafka
+        .schema_registry_url
+        .as_deref()
+        .map(RegistryClient::new)
+        .transpose()
+        .map_err(|error| ServiceError::Config(format!("[kafka] schema_registry_url: {error}")))?;
+    let avro_output = [encodings.violations, encodings.qc_reviews].contains(&TopicEncoding::Avro);
+    if let Some(registry) = registry.as_ref().filter(|_| !avro_output) {
+        tracing::warn!(
+            registry = registry.url(),
+            "[kafka] schema_registry_url is set but no output is Avro; the registry is not used"
+        );
     }
+    let violation_encoding = output_encoding(
+        encodings.violations,
+        registry.as_ref(),
+        &config.kafka.topics.violations,
+        RecordKind::Violation,
+    )?;
+    let qc_encoding = output_encoding(
+        encodings.qc_reviews,
+        registry.as_ref(),
+        &config.kafka.topics.qc_reviews,
+        RecordKind::QcReview,
+    )?;
     let faults = faults::Faults::from_env().map_err(ServiceError::Config)?;
     let admin: AdminClient<DefaultClientContext> = clients::admin(&config)
         .create()
@@ -122,8 +186,8 @@ pub fn run_blocking(
         violations: topics.violations.clone(),
         qc_reviews: topics.qc_reviews.clone(),
         dead_letter: topics.dead_letter.clone(),
-        violation_encoding: output_encoding(config.kafka.encoding.violations),
-        qc_encoding: output_encoding(config.kafka.encoding.qc_reviews),
+        violation_encoding,
+        qc_encoding,
     };
     let transactional_id = clients::transactional_id(&config);
     tracing::info!(

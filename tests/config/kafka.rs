@@ -271,11 +271,19 @@ fn invalid_kafka_and_processing_values_are_refused_naming_the_key_path() {
         ),
         (
             "[kafka]\nschema_registry_url = \"registry:8081\"",
-            "kafka.schema_registry_url: must be an http:// or https:// URL, got \"registry:8081\"",
+            "kafka.schema_registry_url: invalid schema registry URL: \"registry:8081\": expected http:// or https://",
         ),
         (
             "[kafka]\nschema_registry_url = \"http://\"",
-            "kafka.schema_registry_url: must be an http:// or https:// URL",
+            "kafka.schema_registry_url: invalid schema registry URL: \"http://\": no host",
+        ),
+        (
+            "[kafka]\nschema_registry_url = \"http://user@\"",
+            "kafka.schema_registry_url: invalid schema registry URL: \"http://user@\": no host",
+        ),
+        (
+            "[kafka]\nschema_registry_url = \"https://registry:8081/?x=1\"",
+            "kafka.schema_registry_url: invalid schema registry URL: \"https://registry:8081/?x=1\": a query or fragment is not supported",
         ),
         (
             "[kafka]\nschema_registry_url = \"\"",
@@ -435,4 +443,24 @@ fn unknown_kafka_and_processing_keys_are_refused() {
         ),
     ];
     assert_refusals(cases);
+}
+
+#[test]
+fn the_printed_config_never_shows_the_registry_password() {
+    let config = Config::from_toml_str(
+        "[kafka]\nschema_registry_url = \"https://dozvon:s3cr%40t@registry.example:8081/ccompat\"",
+    )
+    .unwrap();
+    // The service itself keeps the credentials.
+    assert_eq!(
+        config.kafka.schema_registry_url.as_deref(),
+        Some("https://dozvon:s3cr%40t@registry.example:8081/ccompat")
+    );
+    let effective = config.to_effective_toml();
+    assert!(!effective.contains("s3cr"), "{effective}");
+    assert!(
+        effective
+            .contains("schema_registry_url = \"https://dozvon:***@registry.example:8081/ccompat\""),
+        "{effective}"
+    );
 }

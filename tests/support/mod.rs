@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod dataset;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
