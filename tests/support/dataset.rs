@@ -22,7 +22,7 @@ pub const GEN: [&str; 8] = [
 ];
 
 /// Runs `dozvon gen` with `args` and panics on failure.
-pub fn generate(args: &[&str]) {
+pub fn generate<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_dozvon"))
         .arg("gen")
         .args(args)
@@ -69,23 +69,38 @@ impl Generated {
 
     /// Publishes the same events to the input topics (created with `partitions`).
     pub fn publish(&self, topics: &Topics, partitions: i32) {
-        let brokers = brokers();
-        let partitions = partitions.to_string();
-        generate(
-            &[
-                &GEN[..],
-                &[
-                    "--brokers",
-                    &brokers,
-                    "--calls-topic",
-                    &topics.calls,
-                    "--leads-topic",
-                    &topics.leads,
-                    "--partitions",
-                    &partitions,
-                ],
-            ]
-            .concat(),
-        );
+        generate(&publish_args(topics, partitions, None));
     }
+
+    /// Creates the input topics, then publishes the events at `rate` per second from a
+    /// thread of its own (the returned handle ends when all are published).
+    pub fn publish_paced(
+        &self,
+        topics: &Topics,
+        partitions: i32,
+        rate: u32,
+    ) -> std::thread::JoinHandle<()> {
+        super::create_topics(&[&topics.calls, &topics.leads], partitions);
+        let args = publish_args(topics, partitions, Some(rate));
+        std::thread::spawn(move || generate(&args))
+    }
+}
+
+/// `gen` arguments publishing [`GEN`] to the test's input topics.
+fn publish_args(topics: &Topics, partitions: i32, rate: Option<u32>) -> Vec<String> {
+    let mut args: Vec<String> = GEN.iter().map(|a| (*a).to_owned()).collect();
+    args.extend([
+        "--brokers".to_owned(),
+        brokers(),
+        "--calls-topic".to_owned(),
+        topics.calls.clone(),
+        "--leads-topic".to_owned(),
+        topics.leads.clone(),
+        "--partitions".to_owned(),
+        partitions.to_string(),
+    ]);
+    if let Some(rate) = rate {
+        args.extend(["--rate".to_owned(), rate.to_string()]);
+    }
+    args
 }
