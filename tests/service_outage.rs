@@ -1,0 +1,128 @@
+//! A broker that stops answering mid-stream (SIGSTOP for 12 s, longer than librdkafka's
+//! request timeouts, then SIGCONT): `dozvon run` waits and retries, never dies, and its exactly-once
+//! output is still exactly `replay`'s. Uses a Tansu broker of its own (scripts/tansu.sh), not
+//! the suite's shared one, since it freezes it.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::dataset::Generated;
+use support::{Reader, Service, Topics, canonical};
+
+/// A Tansu broker started for this test alone; stopped on drop.
+struct PrivateBroker {
+    dir: tempfile::TempDir,
+    address: String,
+    pid: String,
+}
+
+impl PrivateBroker {
+    fn start() -> PrivateBroker {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = Command::new(script())
+            .arg("start")
+            .arg(dir.path())
+            .output()
+            .expect("scripts/tansu.sh runs");
+        assert!(
+            output.status.success(),
+            "scripts/tansu.sh start: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let address = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let pid = std::fs::read_to_string(dir.path().join("tansu.pid"))
+            .expect("tansu.pid")
+            .trim()
+            .to_owned();
+        PrivateBroker { dir, address, pid }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {}", self.pid);
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        self.signal_quietly();
+        let _ = Command::new(script())
+            .arg("stop")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+impl PrivateBroker {
+    /// A stopped broker must be continued before it can be terminated.
+    fn signal_quietly(&self) {
+        let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
+    }
+}
+
+fn script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tansu.sh")
+}
+
+#[test]
+fn a_frozen_broker_is_waited_out_without_losing_or_doubling_a_finding() {
+    let broker = PrivateBroker::start();
+    // SAFETY: the only test of this binary, so no other thread reads the environment; set
+    // before anything else runs. The harness reads the broker address from it.
+    unsafe { std::env::set_var("DOZVON_TEST_BROKERS", &broker.address) };
+    let data = Generated::new();
+    let topics = Topics::new("outage");
+    let publisher = data.publish_paced(&topics, 2, 150);
+    // A session timeout longer than the freeze: Tansu 0.6 never expires a group leader that
+    // lost its session, so a freeze longer than the session timeout wedges the group (see
+    // scripts/tansu-patches/README.md); the freeze still outlasts librdkafka's transaction
+    // request timeouts, so the commit path meets real errors.
+    let config = support::service_config(&topics, "exactly_once", "max_batch = 50").replace(
+        "\"session.timeout.ms\" = \"6000\"",
+        "\"session.timeout.ms\" = \"30000\"",
+    );
+    assert!(config.contains("30000"), "session timeout replaced");
+    let mut service = Service::start(&config, &[]);
+    let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
+    reader.read_until(
+        Duration::from_secs(120),
+        |r| r[&topics.qc_reviews].len() >= 3,
+        || service.log_text(),
+    );
+    // Frozen mid-stream for longer than librdkafka's request timeouts.
+    broker.signal("-STOP");
+    std::thread::sleep(Duration::from_secs(12));
+    service.assert_running();
+    broker.signal("-CONT");
+    publisher.join().expect("publisher");
+    let (nv, nr) = (data.violations.len(), data.reviews.len());
+    reader.read_until(
+        Duration::from_secs(180),
+        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
+        || service.log_text(),
+    );
+    reader.read_for(Duration::from_secs(3));
+    service.assert_running();
+    assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
+    let log = service.log_text();
+    assert!(
+        log.contains("Timed out") || log.contains("batch failed"),
+        "the freeze shows in the log (request time-outs, a failed batch):\n{log}"
+    );
+    assert_eq!(
+        canonical(&reader.payloads(&topics.violations)),
+        canonical(&data.violations),
+        "violations differ from replay\n{log}"
+    );
+    assert_eq!(
+        canonical(&reader.payloads(&topics.qc_reviews)),
+        canonical(&data.reviews),
+        "QC reviews differ from replay\n{log}"
+    );
+}
