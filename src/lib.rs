@@ -9,6 +9,8 @@
 //! - [`demo`]: a simulated sales floor through the engine, findings printed as they happen.
 //! - [`replay`]: runs the engine over files (NDJSON or Avro containers) and writes the findings.
 //! - [`generator`]: a realistic, seeded generator of calls and lead events for tests, benches and demos.
+//! - [`service`]: `dozvon run`, the engine as an exactly-once Kafka service; [`http`] serves its
+//!   metrics and health; [`registry`] registers Avro schemas with a Schema Registry.
 
 pub mod admin;
 pub mod calendar;
@@ -17,6 +19,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod generator;
+pub mod http;
 pub mod model;
 pub mod registry;
 pub mod replay;

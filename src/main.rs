@@ -133,12 +133,15 @@ fn main() -> ExitCode {
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `default_level`), `DOZVON_LOG_FORMAT=json` for JSON lines.
+/// Colours only on a terminal, so log files and collectors get plain text.
 fn init_logging(default_level: &str) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if std::env::var("DOZVON_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
@@ -165,13 +168,37 @@ async fn stop_on_signal(stop: Arc<std::sync::atomic::AtomicBool>) -> Result<()> 
 fn until_signal<T: Send + 'static>(
     work: impl FnOnce(Arc<std::sync::atomic::AtomicBool>) -> T + Send + 'static,
 ) -> Result<T> {
+    until_signal_serving(work, std::future::pending())
+}
+
+/// [`until_signal`] with `server` running beside `work` on the runtime; if the server fails,
+/// `work` is told to stop and the server's error is returned once it has.
+fn until_signal_serving<T: Send + 'static>(
+    work: impl FnOnce(Arc<std::sync::atomic::AtomicBool>) -> T + Send + 'static,
+    server: impl std::future::Future<Output = Result<()>> + Send + 'static,
+) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let signals = tokio::spawn(stop_on_signal(Arc::clone(&stop)));
-        let result = tokio::task::spawn_blocking(move || work(stop)).await;
+        let mut server = tokio::spawn(server);
+        let work_stop = Arc::clone(&stop);
+        let mut work = tokio::task::spawn_blocking(move || work(work_stop));
+        let result = tokio::select! {
+            result = &mut work => result,
+            served = &mut server => {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                let result = work.await;
+                match served {
+                    Ok(Err(error)) => return Err(error),
+                    Err(error) => return Err(error.into()),
+                    Ok(Ok(())) => result,
+                }
+            }
+        };
+        server.abort();
         signals.abort();
         Ok(result?)
     })
@@ -294,8 +321,23 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Run { config } => {
             let config = Arc::new(Config::load(&config)?);
-            let stats = Arc::new(dozvon::service::ServiceStats::default());
-            until_signal(move |stop| dozvon::service::run_blocking(config, stop, stats))??;
+            let stats = Arc::new(dozvon::service::ServiceStats::new());
+            let (listen, http_stats) = (config.http.listen, Arc::clone(&stats));
+            let server = async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("[http] listen = \"{listen}\""))?;
+                tracing::info!(
+                    address = %listener.local_addr()?,
+                    "http: serving /metrics, /healthz, /readyz"
+                );
+                dozvon::http::serve(listener, http_stats).await?;
+                Ok(())
+            };
+            until_signal_serving(
+                move |stop| dozvon::service::run_blocking(config, stop, stats),
+                server,
+            )??;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { file } => {

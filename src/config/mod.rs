@@ -1,7 +1,7 @@
 //! TOML configuration: SPEC defaults, validation with key paths, per-tenant overrides.
 //
 // Layout: each file section (`[calendar]`, `[rules]`, `[stages]`, `[state]`, `[kafka]`,
-// `[processing]`) lives in its own module as a pair — a `Raw*` struct (serde, every key
+// `[processing]`, `[http]`) lives in its own module as a pair — a `Raw*` struct (serde, every key
 // optional, unknown keys refused) and the typed, validated struct — joined by the [`Section`]
 // trait: `overlay` applies the keys present in a raw table on top of a base value (defaults <-
 // top level <- tenant), `to_raw` prints every key back. Adding a section means: a new module
@@ -12,6 +12,7 @@
 mod calendar;
 mod error;
 mod holidays;
+mod http;
 mod kafka;
 mod processing;
 mod rules;
@@ -28,6 +29,7 @@ use serde_path_to_error::Segment;
 
 pub use calendar::CalendarConfig;
 pub use error::ConfigError;
+pub use http::HttpConfig;
 pub use kafka::{EncodingConfig, KafkaConfig, TopicEncoding, TopicsConfig};
 pub use processing::{Guarantee, ProcessingConfig};
 pub use rules::{MAX_PERIOD_DAYS, MAX_STALE_AFTER_DAYS, RulesConfig};
@@ -36,6 +38,7 @@ pub use state::StateConfig;
 pub use tenant::TenantConfig;
 
 use calendar::RawCalendar;
+use http::RawHttp;
 use kafka::RawKafka;
 use processing::RawProcessing;
 use rules::RawRules;
@@ -71,6 +74,7 @@ struct RawFile {
     state: Option<RawState>,
     kafka: Option<RawKafka>,
     processing: Option<RawProcessing>,
+    http: Option<RawHttp>,
     tenants: Option<BTreeMap<String, RawTenant>>,
 }
 
@@ -81,6 +85,7 @@ pub struct Config {
     pub state: StateConfig,
     pub kafka: KafkaConfig,
     pub processing: ProcessingConfig,
+    pub http: HttpConfig,
     /// Calendar and rules of every tenant without an override (top-level tables over defaults).
     pub default_tenant: TenantConfig,
     /// Tenants with a `[tenants.NAME]` table, fully resolved over `default_tenant`.
@@ -133,6 +138,7 @@ impl Config {
         let kafka = KafkaConfig::default().overlay_opt(raw.kafka.as_ref(), "kafka")?;
         let processing =
             ProcessingConfig::default().overlay_opt(raw.processing.as_ref(), "processing")?;
+        let http = HttpConfig::default().overlay_opt(raw.http.as_ref(), "http")?;
         let mut tenants = BTreeMap::new();
         for (name, tenant) in raw.tenants.iter().flatten() {
             tenant::check_tenant_name(name)?;
@@ -144,6 +150,7 @@ impl Config {
             state,
             kafka,
             processing,
+            http,
             default_tenant,
             tenants,
         })
@@ -163,6 +170,7 @@ impl Config {
             state: Some(self.state.to_raw()),
             kafka: Some(self.kafka.to_raw()),
             processing: Some(self.processing.to_raw()),
+            http: Some(self.http.to_raw()),
             tenants: Some(tenants).filter(|tenants| !tenants.is_empty()),
         }
     }

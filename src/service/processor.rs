@@ -324,10 +324,10 @@ impl Processor {
                         "applied"
                     );
                     let counter = match applied {
-                        Applied::Ok => &self.stats.records_ok,
-                        Applied::Late => &self.stats.records_late,
-                        Applied::Duplicate => &self.stats.records_duplicate,
-                        Applied::Unresolved => &self.stats.records_unresolved,
+                        Applied::Ok => &self.stats.records_ok[i],
+                        Applied::Late => &self.stats.records_late[i],
+                        Applied::Duplicate => &self.stats.records_duplicate[i],
+                        Applied::Unresolved => &self.stats.records_unresolved[i],
                     };
                     ServiceStats::add(counter, 1);
                 }
@@ -375,7 +375,7 @@ impl Processor {
             )
             .is_ok()
         {
-            ServiceStats::add(&self.stats.records_dead_lettered, 1);
+            ServiceStats::add(&self.stats.records_dead_lettered[input], 1);
         }
     }
 
@@ -490,6 +490,9 @@ impl Processor {
         for partition in partitions {
             self.release(consumer, partition);
         }
+        self.stats.set_ready(
+            !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none(),
+        );
         let processing = &self.config.processing;
         let due = self.batch.records >= processing.max_batch
             || self.batch.since.elapsed() >= processing.commit_interval;
@@ -788,6 +791,7 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         revoked: &TopicPartitionList,
     ) {
+        self.stats.set_ready(false);
         if self.failed.is_none() && self.fenced.is_none() {
             self.commit(consumer);
         }
@@ -833,6 +837,7 @@ impl Processor {
 
     /// Rebalance, after partitions came: their tasks are built before their first record.
     pub fn on_assign(&mut self, assigned: &TopicPartitionList) {
+        self.stats.set_ready(false);
         for element in assigned.elements() {
             if let Some(i) = self.input_index(element.topic()) {
                 self.assigned.insert((i, element.partition()));

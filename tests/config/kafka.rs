@@ -464,3 +464,21 @@ fn the_printed_config_never_shows_the_registry_password() {
         "{effective}"
     );
 }
+
+#[test]
+fn the_http_endpoint_is_configured_and_checked() {
+    assert_eq!(
+        Config::default().http.listen.to_string(),
+        "0.0.0.0:9464",
+        "reachable from another container by default"
+    );
+    let config = Config::from_toml_str("[http]\nlisten = \"127.0.0.1:0\"").unwrap();
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:0");
+    assert_refusals(&[
+        (
+            "[http]\nlisten = \"localhost\"",
+            "http.listen: must be an address and port like \"0.0.0.0:9464\", got \"localhost\"",
+        ),
+        ("[http]\nport = 9464", "http.port: unknown field `port`"),
+    ]);
+}

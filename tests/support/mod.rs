@@ -144,6 +144,9 @@ dead_letter = "{dead_letter}"
 "session.timeout.ms" = "6000"
 "fetch.wait.max.ms" = "5"
 
+[http]
+listen = "127.0.0.1:0"
+
 [processing]
 guarantee = "{guarantee}"
 commit_interval = "100ms"
@@ -194,6 +197,28 @@ impl Service {
             child: Some(child),
             log,
             _dir: dir,
+        }
+    }
+
+    /// The address of the service's HTTP endpoint, from its log (waits up to 60 s).
+    pub fn http_address(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = self.log_text();
+            let found = log
+                .lines()
+                .filter(|line| line.contains("http: serving"))
+                .find_map(|line| line.split("address=").nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned);
+            if let Some(address) = found {
+                return address;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no HTTP address in the log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
