@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::{DecodeError, EncodeError};
+use super::json_fast;
 use crate::model::{CallRecord, LeadEvent, QcReview, ValidationError, Violation};
 
 /// A record type with a JSON form (its serde derive) and contract checks beyond the types.
@@ -10,17 +11,27 @@ pub(crate) trait JsonRecord<'a>: Deserialize<'a> + Serialize {
     fn check(&self) -> Result<(), ValidationError> {
         Ok(())
     }
+    /// The record by the single-pass scanner, or `None` when serde_json must decide.
+    fn decode_fast(_bytes: &'a [u8]) -> Option<Self> {
+        None
+    }
 }
 
 impl<'a> JsonRecord<'a> for CallRecord<'a> {
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
     }
+    fn decode_fast(bytes: &'a [u8]) -> Option<Self> {
+        json_fast::call(bytes)
+    }
 }
 
 impl<'a> JsonRecord<'a> for LeadEvent<'a> {
     fn check(&self) -> Result<(), ValidationError> {
         self.validate()
+    }
+    fn decode_fast(bytes: &'a [u8]) -> Option<Self> {
+        json_fast::lead(bytes)
     }
 }
 
@@ -29,7 +40,10 @@ impl JsonRecord<'_> for QcReview {}
 
 /// Parses one JSON object and validates it. Unknown fields are ignored.
 pub(crate) fn decode<'a, T: JsonRecord<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
-    let record: T = serde_json::from_slice(bytes)?;
+    let record: T = match T::decode_fast(bytes) {
+        Some(record) => record,
+        None => serde_json::from_slice(bytes)?,
+    };
     record.check()?;
     Ok(record)
 }
@@ -76,6 +90,19 @@ pub fn encode_json_violation(violation: &Violation) -> Result<Vec<u8>, EncodeErr
 /// A QC review as one compact JSON object (absent optionals omitted).
 pub fn encode_json_qc_review(review: &QcReview) -> Result<Vec<u8>, EncodeError> {
     encode(review)
+}
+
+/// Appends [`encode_json_violation`]'s bytes to `out` (no intermediate buffer).
+pub fn encode_json_violation_into(
+    violation: &Violation,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    Ok(serde_json::to_writer(out, violation)?)
+}
+
+/// Appends [`encode_json_qc_review`]'s bytes to `out` (no intermediate buffer).
+pub fn encode_json_qc_review_into(review: &QcReview, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    Ok(serde_json::to_writer(out, review)?)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! JSON and Avro (Confluent, single-object, container files) codecs with format auto-detection.
 //
-// Layout: `schema` (embedded schemas, fingerprints), `json`, `avro` + `avro_value` (explicit
-// record <-> `apache_avro::types::Value` mappings), `framing` (wire headers, schema resolver
-// hook), `container` (object container files), `error`.
+// Layout: `schema` (embedded schemas, fingerprints), `json` (+ `json_fast`, a single-pass
+// scanner for the common input shape), `avro` + `avro_value` (explicit record <->
+// `apache_avro::types::Value` mappings), `framing` (wire headers, schema resolver hook),
+// `container` (object container files), `error`.
 
 mod avro;
 mod avro_value;
@@ -12,6 +13,9 @@ mod framing;
 #[cfg(test)]
 mod fuzz_tests;
 mod json;
+mod json_fast;
+#[cfg(test)]
+mod json_fast_tests;
 mod schema;
 
 pub use container::{
@@ -25,7 +29,8 @@ pub use framing::{
 };
 pub use json::{
     decode_json_call, decode_json_lead, decode_json_qc_review, decode_json_violation,
-    encode_json_call, encode_json_lead, encode_json_qc_review, encode_json_violation,
+    encode_json_call, encode_json_lead, encode_json_qc_review, encode_json_qc_review_into,
+    encode_json_violation, encode_json_violation_into,
 };
 pub use schema::{MAX_AVRO_ALLOCATION, RecordKind, avro_allocation_limit, rabin_fingerprint};
 

@@ -1,8 +1,9 @@
 //! Per-tenant context: calendar, rules, stage mapping, interned strings, and counters.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::interner::{Interner, Symbol};
 use super::lead::Secs;
@@ -32,7 +33,11 @@ pub struct TenantContext {
     pub idle_retention: Secs,
     pub interner: Interner,
     pub outcomes: QcOutcomes,
+    /// Memo of `start_of_day` (a time-zone conversion), direct-mapped by day number.
+    day_starts: [Cell<(i32, Secs)>; DAY_MEMO],
 }
+
+const DAY_MEMO: usize = 64;
 
 fn secs_of(duration: std::time::Duration) -> Secs {
     u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
@@ -57,6 +62,7 @@ impl TenantContext {
             idle_retention: secs_of(idle_retention),
             interner: Interner::default(),
             outcomes: QcOutcomes::default(),
+            day_starts: std::array::from_fn(|_| Cell::new((i32::MIN, 0))),
         }
     }
 
@@ -68,12 +74,25 @@ impl TenantContext {
         self.calendar.local_date(Self::ts(at))
     }
 
+    /// The local midnight starting `day` (memoised: a pure function of the day).
     pub fn start_of_day(&self, day: NaiveDate) -> Secs {
-        self.calendar.start_of_day(day).as_compact_seconds()
+        let key = day.num_days_from_ce();
+        let entry = &self.day_starts[key.rem_euclid(DAY_MEMO as i32) as usize];
+        let (cached_key, start) = entry.get();
+        if cached_key == key {
+            return start;
+        }
+        let start = self.calendar.start_of_day(day).as_compact_seconds();
+        entry.set((key, start));
+        start
     }
 
+    /// The local midnight ending `day` (`BusinessCalendar::end_of_day`, through the memo).
     pub fn end_of_day(&self, day: NaiveDate) -> Secs {
-        self.calendar.end_of_day(day).as_compact_seconds()
+        match day.succ_opt() {
+            Some(next) => self.start_of_day(next),
+            None => Timestamp::MAX.as_compact_seconds(),
+        }
     }
 
     /// Business day 1 of an episode starting at `start` (SPEC §3: the cutoff is inclusive).

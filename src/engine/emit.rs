@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::context::TenantContext;
-use super::ids::finding_id;
+use super::ids::{IdPart, finding_id, finding_id_of};
 use super::lead::{LeadState, Secs};
 use crate::model::{Finding, QcKind, QcReview, Rule, Violation};
 
@@ -14,17 +14,22 @@ pub fn daily_id(
     episode_start: Secs,
     day: NaiveDate,
 ) -> String {
-    finding_id(&[
-        "daily",
-        &ctx.name,
-        &lead.lead_id,
-        &episode_start.to_string(),
-        &day.to_string(),
+    finding_id_of(&[
+        IdPart::Text("daily"),
+        IdPart::Text(&ctx.name),
+        IdPart::Text(&lead.lead_id),
+        IdPart::Secs(episode_start),
+        IdPart::Date(day),
     ])
 }
 
 pub fn sla_id(ctx: &TenantContext, lead: &LeadState, created: Secs) -> String {
-    finding_id(&["sla", &ctx.name, &lead.lead_id, &created.to_string()])
+    finding_id_of(&[
+        IdPart::Text("sla"),
+        IdPart::Text(&ctx.name),
+        IdPart::Text(&lead.lead_id),
+        IdPart::Secs(created),
+    ])
 }
 
 /// A violation pre-filled with tenant, lead, manager and detection time.

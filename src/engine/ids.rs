@@ -1,19 +1,117 @@
 //! Deterministic ids for findings and compact hashes for de-duplication.
 
+use chrono::{Datelike, NaiveDate};
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
 
 /// Separates the parts of an id's input so `("ab","c")` and `("a","bc")` differ.
 const SEPARATOR: u8 = 0x1f;
 
+/// One part of a finding id's input; numbers and dates hash as their decimal / ISO text.
+#[derive(Clone, Copy, Debug)]
+pub enum IdPart<'a> {
+    Text(&'a str),
+    Secs(u32),
+    Date(NaiveDate),
+}
+
 /// A 32-hex-digit id derived from its parts only: the same input always gives the same id,
 /// so reprocessing never creates a second copy of a finding.
 pub fn finding_id(parts: &[&str]) -> String {
-    let mut input = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    let mut input = IdInput::default();
     for part in parts {
-        input.extend_from_slice(part.as_bytes());
-        input.push(SEPARATOR);
+        input.push(part.as_bytes());
     }
-    format!("{:032x}", xxh3_128(&input))
+    input.finish()
+}
+
+/// [`finding_id`] of parts some of which are numbers or dates (`Secs(5)` hashes as `"5"`,
+/// `Date` as `YYYY-MM-DD`), without formatting them into temporary strings.
+pub fn finding_id_of(parts: &[IdPart<'_>]) -> String {
+    let mut input = IdInput::default();
+    for part in parts {
+        match *part {
+            IdPart::Text(text) => input.push(text.as_bytes()),
+            IdPart::Secs(secs) => input.push(decimal(secs, &mut [0; 10])),
+            IdPart::Date(date) if (0..=9999).contains(&date.year()) => {
+                let mut text = [b'-'; 10];
+                let (year, month, day) = (date.year() as u32, date.month(), date.day());
+                two_digits(&mut text[0..2], year / 100);
+                two_digits(&mut text[2..4], year % 100);
+                two_digits(&mut text[5..7], month);
+                two_digits(&mut text[8..10], day);
+                input.push(&text);
+            }
+            IdPart::Date(date) => input.push(date.to_string().as_bytes()),
+        }
+    }
+    input.finish()
+}
+
+fn two_digits(out: &mut [u8], value: u32) {
+    out[0] = b'0' + (value / 10 % 10) as u8;
+    out[1] = b'0' + (value % 10) as u8;
+}
+
+fn decimal(mut value: u32, buf: &mut [u8; 10]) -> &[u8] {
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buf[start..];
+        }
+    }
+}
+
+/// The id's hash input, on the stack unless it is unusually long.
+struct IdInput {
+    stack: [u8; 192],
+    len: usize,
+    heap: Vec<u8>,
+}
+
+impl Default for IdInput {
+    fn default() -> Self {
+        IdInput {
+            stack: [0; 192],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+}
+
+impl IdInput {
+    /// Appends a part and its separator.
+    fn push(&mut self, part: &[u8]) {
+        let end = self.len + part.len() + 1;
+        if self.heap.is_empty() && end <= self.stack.len() {
+            self.stack[self.len..end - 1].copy_from_slice(part);
+            self.stack[end - 1] = SEPARATOR;
+            self.len = end;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.stack[..self.len]);
+            }
+            self.heap.extend_from_slice(part);
+            self.heap.push(SEPARATOR);
+        }
+    }
+
+    fn finish(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let input = if self.heap.is_empty() {
+            &self.stack[..self.len]
+        } else {
+            &self.heap[..]
+        };
+        let hash = xxh3_128(input);
+        let mut id = String::with_capacity(32);
+        for shift in (0..32).rev() {
+            id.push(char::from(HEX[((hash >> (shift * 4)) & 0xf) as usize]));
+        }
+        id
+    }
 }
 
 /// Namespaces for [`dedup_hash`], so a call id and an event id with the same text differ.
@@ -38,11 +136,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn typed_parts_hash_as_their_text() {
+        for (secs, date) in [
+            (0, (1970, 1, 1)),
+            (4_291_747_199, (2105, 12, 31)),
+            (9, (-5, 3, 4)),
+        ] {
+            let date = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+            assert_eq!(
+                finding_id_of(&[
+                    IdPart::Text("daily"),
+                    IdPart::Secs(secs),
+                    IdPart::Date(date)
+                ]),
+                finding_id(&["daily", &secs.to_string(), &date.to_string()])
+            );
+        }
+    }
+
+    #[test]
     fn ids_are_stable_and_separated() {
         let a = finding_id(&["daily", "default", "L1", "2026-03-03"]);
         assert_eq!(a, finding_id(&["daily", "default", "L1", "2026-03-03"]));
         assert_eq!(a.len(), 32);
         assert_ne!(finding_id(&["ab", "c"]), finding_id(&["a", "bc"]));
+        assert_eq!(
+            a,
+            format!(
+                "{:032x}",
+                xxh3_128(b"daily\x1fdefault\x1fL1\x1f2026-03-03\x1f")
+            )
+        );
+        let long = "x".repeat(300);
+        assert_eq!(
+            finding_id(&["stale", &long, "7"]),
+            format!(
+                "{:032x}",
+                xxh3_128(format!("stale\x1f{long}\x1f7\x1f").as_bytes())
+            )
+        );
         assert_ne!(
             dedup_hash(DedupSpace::Call, "x"),
             dedup_hash(DedupSpace::Event, "x")

@@ -2,7 +2,7 @@
 
 use super::context::TenantContext;
 use super::emit;
-use super::ids::finding_id;
+use super::ids::{IdPart, finding_id, finding_id_of};
 use super::lead::{Episode, LeadState, Secs, SlaState, StageState, TimerKind};
 use super::pending::PendingEvent;
 use crate::config::StageKind;
@@ -199,7 +199,12 @@ pub fn on_stale_check(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: 
         }
         if lead.stage.is_some() && !lead.is_terminal() {
             lead.stale_reported_for = activity;
-            let id = finding_id(&["stale", &ctx.name, &lead.lead_id, &activity.to_string()]);
+            let id = finding_id_of(&[
+                IdPart::Text("stale"),
+                IdPart::Text(&ctx.name),
+                IdPart::Text(&lead.lead_id),
+                IdPart::Secs(activity),
+            ]);
             let mut v = emit::violation(ctx, lead, id, Rule::StaleLead, due);
             v.last_activity_at = Some(TenantContext::ts(activity));
             v.attempts_total = lead.episode.map(|e| lead.attempts_between(e.start, due));

@@ -83,20 +83,63 @@ impl Timestamp {
 
     /// RFC 3339 in UTC with milliseconds, e.g. `2026-03-02T07:00:00.000Z`.
     pub fn to_rfc3339(self) -> String {
-        self.to_datetime()
-            .to_rfc3339_opts(SecondsFormat::Millis, true)
+        self.with_rfc3339(str::to_owned)
     }
+
+    /// Calls `f` with [`Timestamp::to_rfc3339`]'s text, formatted on the stack.
+    fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        let bytes = rfc3339_millis_utc(self.0);
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => f(text),
+            // Unreachable (the buffer is ASCII digits and punctuation); chrono as a fallback.
+            Err(_) => f(&self
+                .to_datetime()
+                .to_rfc3339_opts(SecondsFormat::Millis, true)),
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for milliseconds in the supported range (years 1970..=2105,
+/// so always four year digits), with the civil-from-days algorithm of H. Hinnant.
+fn rfc3339_millis_utc(millis: i64) -> [u8; 24] {
+    let millis = millis.clamp(0, Timestamp::MAX_MILLIS);
+    let (secs, ms) = (millis / 1000, millis % 1000);
+    let (days, day_secs) = (secs / 86_400, secs % 86_400);
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: i64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, day_secs / 3600);
+    put(14, 2, day_secs / 60 % 60);
+    put(17, 2, day_secs % 60);
+    put(20, 3, ms);
+    out
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_rfc3339())
+        self.with_rfc3339(|text| f.write_str(text))
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.to_rfc3339())
+        self.with_rfc3339(|text| serializer.serialize_str(text))
     }
 }
 
@@ -122,8 +165,9 @@ fn fast_rfc3339_millis(b: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&month) || day < 1 || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    let date =
-        chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month as u32, day as u32)?;
+    if day > days_in_month(year, month) {
+        return None;
+    }
     let mut rest = &b[19..];
     let mut millis = 0i64;
     if rest.first() == Some(&b'.') {
@@ -152,11 +196,29 @@ fn fast_rfc3339_millis(b: &[u8]) -> Option<i64> {
         }
         _ => return None,
     };
-    let days = date
-        .signed_duration_since(chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?)
-        .num_days();
+    let days = days_from_civil(year, month, day);
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
     Some(seconds * 1000 + millis)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date with year >= 0 (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
@@ -177,6 +239,8 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Datelike;
+
     use super::*;
 
     #[test]
@@ -219,6 +283,36 @@ mod tests {
             let expected = DateTime::parse_from_rfc3339(&text).unwrap().timestamp_millis();
             proptest::prop_assert_eq!(fast_rfc3339_millis(text.as_bytes()), Some(expected), "{}", text);
         }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn formatting_agrees_with_chrono(millis in 0i64..=Timestamp::MAX_MILLIS) {
+            let ts = Timestamp(millis);
+            let expected = ts.to_datetime().to_rfc3339_opts(SecondsFormat::Millis, true);
+            proptest::prop_assert_eq!(ts.to_rfc3339(), expected);
+        }
+    }
+
+    #[test]
+    fn civil_days_agree_with_chrono() {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for days in (-719_528..=2_932_896).step_by(97) {
+            let date = epoch + chrono::Duration::days(days);
+            let (y, m, d) = (date.year().into(), date.month().into(), date.day().into());
+            assert_eq!(days_from_civil(y, m, d), days, "{date}");
+            let last =
+                date.with_day(1).unwrap() + chrono::Months::new(1) - chrono::Duration::days(1);
+            assert_eq!(days_in_month(y, m), i64::from(last.day()), "{date}");
+        }
+    }
+
+    #[test]
+    fn formats_the_range_ends_and_leap_days() {
+        assert_eq!(Timestamp::MIN.to_rfc3339(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::MAX.to_rfc3339(), "2105-12-31T23:59:59.000Z");
+        let leap = Timestamp::parse_rfc3339("2028-02-29T23:59:59.999+00:00").unwrap();
+        assert_eq!(leap.to_string(), "2028-02-29T23:59:59.999Z");
     }
 
     #[test]

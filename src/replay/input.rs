@@ -93,7 +93,7 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
                     }
                     let data: &'a [u8] = data;
                     let rest = &data[*pos..];
-                    let text = rest.split(|&b| b == b'\n').next().unwrap_or(rest);
+                    let text = line_at(rest);
                     *pos += text.len() + 1;
                     *line += 1;
                     if text.iter().all(u8::is_ascii_whitespace) {
@@ -115,5 +115,28 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
                 }),
             }
         }
+    }
+}
+
+/// The bytes of `rest` up to its first `\n` (excluded), found with the standard library's
+/// vectorised `memchr` behind `BufRead::skip_until`.
+fn line_at(rest: &[u8]) -> &[u8] {
+    use std::io::BufRead;
+    let mut reader = rest;
+    let consumed = reader.skip_until(b'\n').unwrap_or(rest.len());
+    let line = &rest[..consumed.min(rest.len())];
+    line.strip_suffix(b"\n").unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_at;
+
+    #[test]
+    fn lines_end_at_newline_or_end_of_input() {
+        assert_eq!(line_at(b"ab\ncd"), b"ab");
+        assert_eq!(line_at(b"\n"), b"");
+        assert_eq!(line_at(b"cd"), b"cd");
+        assert_eq!(line_at(b""), b"");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub use input::{InputFile, InputRecord, Malformed};
 pub use summary::Summary;
 
-use crate::codec::{self, Encoding};
+use crate::codec;
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, EngineStats};
 use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
@@ -193,23 +193,27 @@ pub fn write_outputs(dir: &Path, output: &ReplayOutput) -> Result<(), ReplayErro
         path: dir.to_owned(),
         source,
     })?;
-    write_ndjson(&dir.join("violations.ndjson"), &output.violations, |v| {
-        codec::encode_violation(v, Encoding::Json)
-    })?;
-    write_ndjson(&dir.join("qc-reviews.ndjson"), &output.reviews, |q| {
-        codec::encode_qc_review(q, Encoding::Json)
-    })
+    write_ndjson(
+        &dir.join("violations.ndjson"),
+        &output.violations,
+        codec::encode_json_violation_into,
+    )?;
+    write_ndjson(
+        &dir.join("qc-reviews.ndjson"),
+        &output.reviews,
+        codec::encode_json_qc_review_into,
+    )
 }
 
+/// One line per item, each exactly the JSON payload of `codec`'s encoder, into one buffer.
 fn write_ndjson<T, E: std::fmt::Display>(
     path: &Path,
     items: &[T],
-    encode: impl Fn(&T) -> Result<Vec<u8>, E>,
+    encode: impl Fn(&T, &mut Vec<u8>) -> Result<(), E>,
 ) -> Result<(), ReplayError> {
-    let mut lines = Vec::new();
+    let mut lines = Vec::with_capacity(items.len() * 320);
     for item in items {
-        let bytes = encode(item).map_err(|e| ReplayError::Encode(e.to_string()))?;
-        lines.extend_from_slice(&bytes);
+        encode(item, &mut lines).map_err(|e| ReplayError::Encode(e.to_string()))?;
         lines.push(b'\n');
     }
     std::fs::write(path, &lines).map_err(|source| ReplayError::Write {
