@@ -45,6 +45,8 @@ fn aborted_transactions_leave_no_trace() {
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
     read_all(&mut reader, &topics, &data, || service.log_text());
     service.assert_running();
+    // Redone batches are counted once: the counters hold what was committed.
+    let (text, metrics) = support::http::metrics(&service);
     assert_eq!(service.terminate(), Some(0));
     let log = service.log_text();
     let aborts = log.matches("injected abort").count();
@@ -53,6 +55,17 @@ fn aborted_transactions_leave_no_trace() {
         "at least three transactions aborted ({aborts}):\n{log}"
     );
     assert_exactly_replay(&reader, &topics, &data, &log);
+    assert!(metrics["dozvon_aborts_total"] >= 3.0, "{text}");
+    assert_eq!(
+        support::http::sum(&metrics, "dozvon_input_records_total{"),
+        data.events() as f64,
+        "every input record counted once\n{text}"
+    );
+    assert_eq!(
+        support::http::sum(&metrics, "dozvon_findings_total{"),
+        (data.violations.len() + data.reviews.len()) as f64,
+        "every finding counted once\n{text}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 use crate::codec::{self, EncodeError, Encoding};
-use crate::model::{Finding, Rule};
+use crate::model::Finding;
 
 /// Header naming why a record was dead-lettered (human readable).
 pub const HEADER_ERROR: &str = "dozvon.error";
@@ -31,38 +31,20 @@ pub struct Encoded<'o> {
     pub payload: Vec<u8>,
 }
 
-/// Which kind of finding a record is, for counting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FindingKind {
-    Violation,
-    Retraction,
-    QcReview,
-}
-
 impl Outputs {
     /// The record for a finding: its topic, key `lead_id`, encoded payload.
-    pub fn encode(&self, finding: &Finding) -> Result<(Encoded<'_>, FindingKind), EncodeError> {
+    pub fn encode(&self, finding: &Finding) -> Result<Encoded<'_>, EncodeError> {
         Ok(match finding {
-            Finding::Violation(v) => (
-                Encoded {
-                    topic: &self.violations,
-                    key: v.lead_id.clone(),
-                    payload: codec::encode_violation(v, self.violation_encoding)?,
-                },
-                if v.rule == Rule::Retraction {
-                    FindingKind::Retraction
-                } else {
-                    FindingKind::Violation
-                },
-            ),
-            Finding::Qc(q) => (
-                Encoded {
-                    topic: &self.qc_reviews,
-                    key: q.lead_id.clone(),
-                    payload: codec::encode_qc_review(q, self.qc_encoding)?,
-                },
-                FindingKind::QcReview,
-            ),
+            Finding::Violation(v) => Encoded {
+                topic: &self.violations,
+                key: v.lead_id.clone(),
+                payload: codec::encode_violation(v, self.violation_encoding)?,
+            },
+            Finding::Qc(q) => Encoded {
+                topic: &self.qc_reviews,
+                key: q.lead_id.clone(),
+                payload: codec::encode_qc_review(q, self.qc_encoding)?,
+            },
         })
     }
 }

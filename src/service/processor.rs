@@ -21,9 +21,9 @@ use super::delivery::DeliveryContext;
 use super::faults::Faults;
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
-use super::output::{self, FindingKind, Outputs, Source};
+use super::output::{self, Outputs, Source};
 use super::restore::{self, Committed};
-use super::stats::ServiceStats;
+use super::stats::{RecordResult, ServiceStats, Tally};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
@@ -80,6 +80,8 @@ impl Failure {
 #[derive(Debug)]
 struct Batch {
     records: usize,
+    /// Records and findings, counted when the batch commits.
+    tally: Tally,
     dirty: bool,
     in_txn: bool,
     since: Instant,
@@ -90,6 +92,7 @@ impl Batch {
     fn new() -> Self {
         Batch {
             records: 0,
+            tally: Tally::default(),
             dirty: false,
             in_txn: false,
             since: Instant::now(),
@@ -323,13 +326,13 @@ impl Processor {
                         ?applied,
                         "applied"
                     );
-                    let counter = match applied {
-                        Applied::Ok => &self.stats.records_ok[i],
-                        Applied::Late => &self.stats.records_late[i],
-                        Applied::Duplicate => &self.stats.records_duplicate[i],
-                        Applied::Unresolved => &self.stats.records_unresolved[i],
+                    let result = match applied {
+                        Applied::Ok => RecordResult::Ok,
+                        Applied::Late => RecordResult::Late,
+                        Applied::Duplicate => RecordResult::Duplicate,
+                        Applied::Unresolved => RecordResult::Unresolved,
                     };
-                    ServiceStats::add(counter, 1);
+                    self.batch.tally.record(i, result);
                 }
             }
             Item::Bad(bad) => self.dead_letter(i, partition, pending.offset, bad),
@@ -375,7 +378,7 @@ impl Processor {
             )
             .is_ok()
         {
-            ServiceStats::add(&self.stats.records_dead_lettered[input], 1);
+            self.batch.tally.record(input, RecordResult::DeadLettered);
         }
     }
 
@@ -385,7 +388,7 @@ impl Processor {
         }
         let findings = std::mem::take(&mut self.findings);
         for finding in &findings {
-            let (record, kind) = match self.outputs.encode(finding) {
+            let record = match self.outputs.encode(finding) {
                 Ok(encoded) => encoded,
                 Err(error) => {
                     // Our own records always encode; if one did not, say so loudly.
@@ -405,12 +408,7 @@ impl Processor {
             {
                 break;
             }
-            let counter = match kind {
-                FindingKind::Violation => &self.stats.violations,
-                FindingKind::Retraction => &self.stats.retractions,
-                FindingKind::QcReview => &self.stats.qc_reviews,
-            };
-            ServiceStats::add(counter, 1);
+            self.batch.tally.finding(finding);
         }
         self.findings = findings;
         self.findings.clear();
@@ -552,6 +550,7 @@ impl Processor {
         match result {
             Ok(()) => {
                 ServiceStats::add(&self.stats.commits, 1);
+                self.stats.commit(&self.batch.tally);
                 self.failures_in_a_row = 0;
                 self.batch = Batch::new();
             }

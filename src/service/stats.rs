@@ -1,30 +1,90 @@
 //! Counters of the running service as Prometheus metrics (`dozvon_*`), lock-free to update.
 //
 // Every counter is registered in the stats' own registry, which `/metrics` renders. Label sets
-// are fixed and small: the input (`calls`, `leads`), the outcome of a record, the kind of a
-// finding. Never a lead id, manager or phone number.
+// are fixed and small: the input (`calls`, `leads`), the outcome of a record, the kind and rule
+// of a finding. Never a lead id, manager or phone number. Records and findings are counted
+// per batch in a [`Tally`] and reach the counters only when the batch commits, so a batch that
+// is aborted and redone is counted once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
+use crate::model::{Finding, QcKind, Rule};
+
 /// The inputs, in the order of the service's input index (calls 0, leads 1).
 const INPUTS: [&str; 2] = ["calls", "leads"];
+
+/// What became of an input record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordResult {
+    Ok,
+    Late,
+    Duplicate,
+    Unresolved,
+    DeadLettered,
+}
+
+impl RecordResult {
+    pub const ALL: [RecordResult; 5] = [
+        RecordResult::Ok,
+        RecordResult::Late,
+        RecordResult::Duplicate,
+        RecordResult::Unresolved,
+        RecordResult::DeadLettered,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordResult::Ok => "ok",
+            RecordResult::Late => "late",
+            RecordResult::Duplicate => "duplicate",
+            RecordResult::Unresolved => "unresolved",
+            RecordResult::DeadLettered => "dead_lettered",
+        }
+    }
+}
+
+fn position<T: PartialEq>(all: &[T], item: &T) -> usize {
+    all.iter().position(|x| x == item).unwrap_or(0)
+}
+
+/// Records and findings of the open batch, added to the counters when it commits.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    records: [[u64; RecordResult::ALL.len()]; 2],
+    violations: [u64; Rule::ALL.len()],
+    qc_reviews: [u64; QcKind::ALL.len()],
+}
+
+impl Tally {
+    /// One record of input `input` (0 calls, 1 leads).
+    pub fn record(&mut self, input: usize, result: RecordResult) {
+        if let Some(row) = self.records.get_mut(input) {
+            row[position(&RecordResult::ALL, &result)] += 1;
+        }
+    }
+
+    /// One finding sent.
+    pub fn finding(&mut self, finding: &Finding) {
+        match finding {
+            Finding::Violation(v) => self.violations[position(&Rule::ALL, &v.rule)] += 1,
+            Finding::Qc(q) => self.qc_reviews[position(&QcKind::ALL, &q.kind)] += 1,
+        }
+    }
+}
 
 /// What the service did; counters only grow. `/metrics` and the tests read these.
 pub struct ServiceStats {
     registry: Registry,
-    /// Input records applied to an engine, per input (index 0 calls, 1 leads).
-    pub records_ok: [IntCounter; 2],
-    pub records_late: [IntCounter; 2],
-    pub records_duplicate: [IntCounter; 2],
-    pub records_unresolved: [IntCounter; 2],
-    pub records_dead_lettered: [IntCounter; 2],
+    /// Committed input records per input (0 calls, 1 leads) and [`RecordResult`].
+    records: [[IntCounter; RecordResult::ALL.len()]; 2],
+    /// Committed violations per [`Rule`] (retractions under `Rule::Retraction`).
+    violations: [IntCounter; Rule::ALL.len()],
+    /// Committed QC reviews per [`QcKind`].
+    qc_reviews: [IntCounter; QcKind::ALL.len()],
     /// Input records re-applied while restoring a task (outputs suppressed).
     pub records_restored: IntCounter,
-    pub violations: IntCounter,
-    pub qc_reviews: IntCounter,
-    pub retractions: IntCounter,
     pub commits: IntCounter,
     /// Batches undone (transaction aborted or delivery failed) and redone from the last commit.
     pub aborts: IntCounter,
@@ -52,8 +112,12 @@ impl Default for ServiceStats {
     }
 }
 
-/// Registers `collector` in `registry`. The names are fixed and distinct, so registration
-/// cannot fail.
+/// The options of a metric defined in this file; they are valid by construction.
+fn valid<T>(result: prometheus::Result<T>) -> T {
+    result.unwrap_or_else(|error| unreachable!("static metric options are valid: {error}"))
+}
+
+/// Registers `collector` in `registry` (names are fixed and distinct, so this cannot fail).
 fn register<C: prometheus::core::Collector + Clone + 'static>(
     registry: &Registry,
     collector: C,
@@ -65,15 +129,17 @@ fn register<C: prometheus::core::Collector + Clone + 'static>(
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let counter = IntCounter::with_opts(Opts::new(name, help))
-        .unwrap_or_else(|error| unreachable!("static metric options are valid: {error}"));
-    register(registry, counter)
+    register(
+        registry,
+        valid(IntCounter::with_opts(Opts::new(name, help))),
+    )
 }
 
 fn labeled(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let vec = IntCounterVec::new(Opts::new(name, help), labels)
-        .unwrap_or_else(|error| unreachable!("static metric options are valid: {error}"));
-    register(registry, vec)
+    register(
+        registry,
+        valid(IntCounterVec::new(Opts::new(name, help), labels)),
+    )
 }
 
 impl ServiceStats {
@@ -82,48 +148,52 @@ impl ServiceStats {
         let records = labeled(
             &registry,
             "dozvon_input_records_total",
-            "Input records by input topic and outcome (ok, late, duplicate, unresolved, dead_lettered).",
+            "Committed input records by input topic and outcome (ok, late, duplicate, unresolved, dead_lettered).",
             &["input", "result"],
         );
-        let per_input =
-            |result: &str| INPUTS.map(|input| records.with_label_values(&[input, result]));
         let findings = labeled(
             &registry,
             "dozvon_findings_total",
-            "Findings published by kind (violation, retraction, qc_review).",
-            &["kind"],
+            "Committed findings by kind (violation, retraction, qc_review) and rule or review kind.",
+            &["kind", "rule"],
         );
-        let build = IntGaugeVec::new(
-            Opts::new(
-                "dozvon_build_info",
-                "Always 1; the labels name the running build.",
-            ),
-            &["version"],
-        )
-        .unwrap_or_else(|error| unreachable!("static metric options are valid: {error}"));
-        register(&registry, build.clone())
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
-            .set(1);
-        let ready_gauge = IntGauge::new(
-            "dozvon_ready",
-            "1 when every assigned partition is restored and consuming.",
-        )
-        .unwrap_or_else(|error| unreachable!("static metric options are valid: {error}"));
-        let ready_gauge = register(&registry, ready_gauge);
+        let build = register(
+            &registry,
+            valid(IntGaugeVec::new(
+                Opts::new(
+                    "dozvon_build_info",
+                    "Always 1; the labels name the running build.",
+                ),
+                &["version"],
+            )),
+        );
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let ready_gauge = register(
+            &registry,
+            valid(IntGauge::new(
+                "dozvon_ready",
+                "1 when every assigned partition is restored and consuming.",
+            )),
+        );
         ServiceStats {
-            records_ok: per_input("ok"),
-            records_late: per_input("late"),
-            records_duplicate: per_input("duplicate"),
-            records_unresolved: per_input("unresolved"),
-            records_dead_lettered: per_input("dead_lettered"),
+            records: INPUTS.map(|input| {
+                RecordResult::ALL.map(|result| records.with_label_values(&[input, result.as_str()]))
+            }),
+            violations: Rule::ALL.map(|rule| {
+                let kind = if rule == Rule::Retraction {
+                    "retraction"
+                } else {
+                    "violation"
+                };
+                findings.with_label_values(&[kind, rule.as_str()])
+            }),
+            qc_reviews: QcKind::ALL
+                .map(|kind| findings.with_label_values(&["qc_review", kind.as_str()])),
             records_restored: counter(
                 &registry,
                 "dozvon_restored_records_total",
                 "Input records re-read to rebuild tasks (outputs suppressed).",
             ),
-            violations: findings.with_label_values(&["violation"]),
-            qc_reviews: findings.with_label_values(&["qc_review"]),
-            retractions: findings.with_label_values(&["retraction"]),
             commits: counter(
                 &registry,
                 "dozvon_commits_total",
@@ -152,6 +222,21 @@ impl ServiceStats {
             ready: AtomicBool::new(false),
             ready_gauge,
             registry,
+        }
+    }
+
+    /// Adds a committed batch's records and findings to the counters.
+    pub fn commit(&self, tally: &Tally) {
+        for (counters, counts) in self.records.iter().zip(&tally.records) {
+            for (counter, n) in counters.iter().zip(counts) {
+                counter.inc_by(*n);
+            }
+        }
+        for (counter, n) in self.violations.iter().zip(&tally.violations) {
+            counter.inc_by(*n);
+        }
+        for (counter, n) in self.qc_reviews.iter().zip(&tally.qc_reviews) {
+            counter.inc_by(*n);
         }
     }
 

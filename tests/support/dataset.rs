@@ -40,7 +40,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The generated dataset ([`GEN`]) and what `replay` makes of it.
 pub struct Generated {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub violations: Vec<serde_json::Value>,
     pub reviews: Vec<serde_json::Value>,
 }
@@ -61,10 +61,24 @@ impl Generated {
             "a dataset with findings"
         );
         Generated {
-            _dir: dir,
+            dir,
             violations,
             reviews,
         }
+    }
+
+    /// How many input records (calls and lead events) the dataset has.
+    pub fn events(&self) -> usize {
+        ["calls.ndjson", "leads.ndjson"]
+            .iter()
+            .map(|name| {
+                std::fs::read_to_string(self.dir.path().join(name))
+                    .expect("generated file")
+                    .lines()
+                    .filter(|line| !line.trim().is_empty())
+                    .count()
+            })
+            .sum()
     }
 
     /// Publishes the same events to the input topics (created with `partitions`).

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod dataset;
+pub mod http;
 pub mod registry;
 
 use std::collections::BTreeMap;
