@@ -6,33 +6,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use dozvon::service::{ABORT_EVERY_VAR, RESUME_FILE_VAR, STALL_COMMIT_VAR};
+use support::compare::{assert_findings, read_findings};
 use support::dataset::Generated;
-use support::{Reader, Service, Topics, canonical};
-
-/// Reads until `reader` holds as many findings as `data` (or 120 s pass), then 3 s more.
-fn read_all(reader: &mut Reader, topics: &Topics, data: &Generated, log: impl Fn() -> String) {
-    let (nv, nr) = (data.violations.len(), data.reviews.len());
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        log,
-    );
-    reader.read_for(Duration::from_secs(3));
-}
-
-/// The outputs are exactly `replay`'s: nothing missing, nothing changed, nothing twice.
-fn assert_exactly_replay(reader: &Reader, topics: &Topics, data: &Generated, log: &str) {
-    assert_eq!(
-        canonical(&reader.payloads(&topics.violations)),
-        canonical(&data.violations),
-        "violations differ from replay\n{log}"
-    );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&data.reviews),
-        "QC reviews differ from replay\n{log}"
-    );
-}
+use support::{Reader, Service, Topics};
 
 #[test]
 fn aborted_transactions_leave_no_trace() {
@@ -43,7 +19,10 @@ fn aborted_transactions_leave_no_trace() {
     // Every third transaction is aborted: the batch is rewound and the tasks rebuilt.
     let mut service = Service::start(&config, &[(ABORT_EVERY_VAR, "3")]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
-    read_all(&mut reader, &topics, &data, || service.log_text());
+    let want = (data.violations.len(), data.reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(120), || {
+        service.log_text()
+    });
     service.assert_running();
     // Redone batches are counted once: the counters hold what was committed.
     let (text, metrics) = support::http::metrics(&service);
@@ -54,7 +33,7 @@ fn aborted_transactions_leave_no_trace() {
         aborts >= 3,
         "at least three transactions aborted ({aborts}):\n{log}"
     );
-    assert_exactly_replay(&reader, &topics, &data, &log);
+    assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
     assert!(metrics["dozvon_aborts_total"] >= 3.0, "{text}");
     assert_eq!(
         support::http::sum(&metrics, "dozvon_input_records_total{"),
@@ -104,13 +83,17 @@ fn a_fenced_zombie_publishes_nothing_and_stops() {
         "the zombie says it was fenced:\n{zombie_log}"
     );
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
-    read_all(&mut reader, &topics, &data, || successor.log_text());
+    let want = (data.violations.len(), data.reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(120), || {
+        successor.log_text()
+    });
     successor.assert_running();
     assert_eq!(successor.terminate(), Some(0));
-    assert_exactly_replay(
+    assert_findings(
         &reader,
         &topics,
-        &data,
+        &data.violations,
+        &data.reviews,
         &format!(
             "zombie:\n{zombie_log}\nsuccessor:\n{}",
             successor.log_text()

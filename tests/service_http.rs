@@ -5,6 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use support::compare::read_findings;
 use support::dataset::{UNTIL, fixture};
 use support::http::{get, metrics, sum};
 use support::{Reader, Service, Topics, create_topics, ndjson_records, produce};
@@ -23,13 +24,10 @@ fn metrics_and_health_agree_with_the_work_done() {
     let base = format!("http://{}", service.http_address());
     assert_eq!(get(&format!("{base}/healthz")), (200, "ok\n".to_owned()));
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 1);
-    let (nv, nr) = (want_violations.len(), want_reviews.len());
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(2));
+    let want = (want_violations.len(), want_reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(120), || {
+        service.log_text()
+    });
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(&format!("{base}/readyz")).0 != 200 {
         assert!(Instant::now() < deadline, "not ready within 30 s");

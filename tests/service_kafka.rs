@@ -6,8 +6,9 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
+use support::compare::{assert_findings, read_findings};
 use support::dataset::{Generated, UNTIL, fixture};
-use support::{Reader, Service, Topics, canonical, create_topics, ndjson_records, produce};
+use support::{Reader, Service, Topics, create_topics, ndjson_records, produce};
 
 /// Produces both files, runs the service until it has published the replay's output, and
 /// checks the sets are equal (and stay so for a moment more).
@@ -23,25 +24,14 @@ fn run_matches_replay(test: &str, calls: &Path, leads: &Path, partitions: i32, g
     produce(&topics.leads, &ndjson_records(leads));
     let mut service = Service::start(&support::service_config(&topics, guarantee, ""), &[]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], partitions);
-    let (nv, nr) = (want_violations.len(), want_reviews.len());
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(3));
+    let want = (want_violations.len(), want_reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(120), || {
+        service.log_text()
+    });
     service.assert_running();
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
-    assert_eq!(
-        canonical(&reader.payloads(&topics.violations)),
-        canonical(&want_violations),
-        "violations differ from replay"
-    );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&want_reviews),
-        "QC reviews differ from replay"
-    );
+    let log = service.log_text();
+    assert_findings(&reader, &topics, &want_violations, &want_reviews, &log);
 }
 
 #[test]
@@ -63,22 +53,13 @@ fn generated_dataset_through_run_equals_replay() {
     data.publish(&topics, 4);
     let mut service = Service::start(&support::service_config(&topics, "exactly_once", ""), &[]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
-    let (nv, nr) = (data.violations.len(), data.reviews.len());
-    reader.read_until(
-        Duration::from_secs(180),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(3));
+    let want = (data.violations.len(), data.reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(180), || {
+        service.log_text()
+    });
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
-    assert_eq!(
-        canonical(&reader.payloads(&topics.violations)),
-        canonical(&data.violations)
-    );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&data.reviews)
-    );
+    let log = service.log_text();
+    assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
 }
 
 #[test]

@@ -9,8 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use support::compare::{assert_findings, read_findings};
 use support::dataset::Generated;
-use support::{Reader, Service, Topics, canonical};
+use support::{Reader, Service, Topics};
 
 /// A Tansu broker started for this test alone; stopped on drop.
 struct PrivateBroker {
@@ -51,18 +52,12 @@ impl PrivateBroker {
 
 impl Drop for PrivateBroker {
     fn drop(&mut self) {
-        self.signal_quietly();
+        // A stopped broker must be continued before it can be terminated.
+        let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
         let _ = Command::new(script())
             .arg("stop")
             .arg(self.dir.path())
             .status();
-    }
-}
-
-impl PrivateBroker {
-    /// A stopped broker must be continued before it can be terminated.
-    fn signal_quietly(&self) {
-        let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
     }
 }
 
@@ -100,13 +95,10 @@ fn a_frozen_broker_is_waited_out_without_losing_or_doubling_a_finding() {
     service.assert_running();
     broker.signal("-CONT");
     publisher.join().expect("publisher");
-    let (nv, nr) = (data.violations.len(), data.reviews.len());
-    reader.read_until(
-        Duration::from_secs(180),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(3));
+    let want = (data.violations.len(), data.reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(180), || {
+        service.log_text()
+    });
     service.assert_running();
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     let log = service.log_text();
@@ -114,14 +106,5 @@ fn a_frozen_broker_is_waited_out_without_losing_or_doubling_a_finding() {
         log.contains("session timed out") && log.contains("Timed out"),
         "the freeze shows in the log (session lost, request time-outs):\n{log}"
     );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.violations)),
-        canonical(&data.violations),
-        "violations differ from replay\n{log}"
-    );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&data.reviews),
-        "QC reviews differ from replay\n{log}"
-    );
+    assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
 }

@@ -6,8 +6,9 @@ mod support;
 
 use std::time::Duration;
 
+use support::compare::{assert_findings, read_findings};
 use support::dataset::Generated;
-use support::{Reader, Service, Topics, canonical};
+use support::{Reader, Service, Topics};
 
 #[test]
 fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
@@ -42,13 +43,10 @@ fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
     // ... and leaves again: the first takes them back.
     assert_eq!(second.terminate(), Some(0), "second instance exit status");
     publisher.join().expect("publisher");
-    let (nv, nr) = (data.violations.len(), data.reviews.len());
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| r[&topics.violations].len() >= nv && r[&topics.qc_reviews].len() >= nr,
-        || first.log_text(),
-    );
-    reader.read_for(Duration::from_secs(3));
+    let want = (data.violations.len(), data.reviews.len());
+    read_findings(&mut reader, &topics, want, Duration::from_secs(120), || {
+        first.log_text()
+    });
     first.assert_running();
     assert_eq!(first.terminate(), Some(0), "first instance exit status");
     let log = format!(
@@ -60,14 +58,5 @@ fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
         log.matches("partitions assigned").count() >= 3,
         "the partitions moved (assignments: first, second joins, second leaves):\n{log}"
     );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.violations)),
-        canonical(&data.violations),
-        "violations differ from replay\n{log}"
-    );
-    assert_eq!(
-        canonical(&reader.payloads(&topics.qc_reviews)),
-        canonical(&data.reviews),
-        "QC reviews differ from replay\n{log}"
-    );
+    assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
 }

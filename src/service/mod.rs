@@ -221,8 +221,11 @@ pub fn run_blocking(
             Some(Err(error)) => consumer.context().processor().client_error(&error),
             None => {}
         }
-        consumer.context().processor().after_poll(&consumer);
-        let fenced = consumer.context().processor().fenced().map(str::to_owned);
+        let fenced = {
+            let mut processor = consumer.context().processor();
+            processor.after_poll(&consumer);
+            processor.fenced().map(str::to_owned)
+        };
         if let Some(reason) = fenced {
             consumer.unsubscribe();
             return Err(ServiceError::Fenced {

@@ -244,10 +244,6 @@ impl ServiceStats {
         counter.inc_by(n);
     }
 
-    pub fn get(counter: &IntCounter) -> u64 {
-        counter.get()
-    }
-
     /// Sets readiness (`/readyz`, `dozvon_ready`).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);

@@ -1,6 +1,47 @@
-//! Comparing an output topic with `replay`'s output by finding id, with readable differences.
+//! Comparing the output topics with `replay`'s output: as sets, or by finding id with readable
+//! differences.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::{Reader, Topics, canonical};
+
+/// Reads until `reader` holds at least `violations` violations and `reviews` QC reviews (or
+/// `timeout` passes, which panics with `log`), then 3 s more for anything published twice.
+pub fn read_findings(
+    reader: &mut Reader,
+    topics: &Topics,
+    (violations, reviews): (usize, usize),
+    timeout: Duration,
+    log: impl Fn() -> String,
+) {
+    reader.read_until(
+        timeout,
+        |r| r[&topics.violations].len() >= violations && r[&topics.qc_reviews].len() >= reviews,
+        log,
+    );
+    reader.read_for(Duration::from_secs(3));
+}
+
+/// The output topics hold exactly `replay`'s findings: nothing missing, changed or twice.
+pub fn assert_findings(
+    reader: &Reader,
+    topics: &Topics,
+    violations: &[serde_json::Value],
+    reviews: &[serde_json::Value],
+    log: &str,
+) {
+    assert_eq!(
+        canonical(&reader.payloads(&topics.violations)),
+        canonical(violations),
+        "violations differ from replay\n{log}"
+    );
+    assert_eq!(
+        canonical(&reader.payloads(&topics.qc_reviews)),
+        canonical(reviews),
+        "QC reviews differ from replay\n{log}"
+    );
+}
 
 /// Output records by finding id (`id_field`); two different payloads under one id panic.
 pub fn by_id(values: &[serde_json::Value], id_field: &str) -> BTreeMap<String, String> {
