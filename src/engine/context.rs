@@ -1,6 +1,6 @@
 //! Per-tenant context: calendar, rules, stage mapping, interned strings, and counters.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -9,7 +9,7 @@ use super::interner::{Interner, Symbol};
 use super::lead::Secs;
 use crate::calendar::BusinessCalendar;
 use crate::config::{RulesConfig, StagesConfig};
-use crate::model::Timestamp;
+use crate::model::{Rule, Timestamp};
 
 /// Counters of QC outcomes (SPEC §4.7), kept per tenant.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +19,27 @@ pub struct QcOutcomes {
     pub overturned: u64,
     pub confirmations: u64,
     pub cold_base_transfers: u64,
+}
+
+/// A manager's record as the rules judged it (the scorecard of the query API and metrics).
+/// Attributed to the lead's manager at the time; touches to the manager who made the call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ManagerScore {
+    /// Business days of dialing periods closed (judged by §4.1).
+    pub days_judged: u32,
+    /// ...of which compliant, at the close or later by a retraction (§4.9).
+    pub days_compliant: u32,
+    /// Violations emitted per [`Rule`] (retractions under `Rule::Retraction`).
+    pub violations: [u32; Rule::ALL.len()],
+    pub touches: u32,
+}
+
+impl ManagerScore {
+    pub fn violation(&mut self, rule: Rule) {
+        if let Some(slot) = Rule::ALL.iter().position(|r| *r == rule) {
+            self.violations[slot] += 1;
+        }
+    }
 }
 
 /// Everything a rule needs to know about its tenant.
@@ -33,6 +54,8 @@ pub struct TenantContext {
     pub idle_retention: Secs,
     pub interner: Interner,
     pub outcomes: QcOutcomes,
+    /// Scorecards by manager symbol; rules holding `&TenantContext` update them.
+    scores: RefCell<HashMap<Symbol, ManagerScore>>,
     /// Memo of `start_of_day` (a time-zone conversion), direct-mapped by day number.
     day_starts: [Cell<(i32, Secs)>; DAY_MEMO],
 }
@@ -62,6 +85,7 @@ impl TenantContext {
             idle_retention: secs_of(idle_retention),
             interner: Interner::default(),
             outcomes: QcOutcomes::default(),
+            scores: RefCell::default(),
             day_starts: std::array::from_fn(|_| Cell::new((i32::MIN, 0))),
         }
     }
@@ -134,6 +158,22 @@ impl TenantContext {
             .exempt_reasons
             .iter()
             .any(|exempt| exempt.trim().to_lowercase() == reason.to_lowercase())
+    }
+
+    /// The scorecard of `manager` (leads without a manager score under [`Symbol::NONE`]).
+    pub fn score(&self, manager: Symbol) -> RefMut<'_, ManagerScore> {
+        RefMut::map(self.scores.borrow_mut(), |scores| {
+            scores.entry(manager).or_default()
+        })
+    }
+
+    /// Every scorecard, by manager symbol.
+    pub fn scores(&self) -> Vec<(Symbol, ManagerScore)> {
+        self.scores
+            .borrow()
+            .iter()
+            .map(|(&manager, &score)| (manager, score))
+            .collect()
     }
 
     pub fn name_of(&self, symbol: Symbol) -> Option<String> {

@@ -39,6 +39,11 @@ impl Interner {
         text.map_or(Symbol::NONE, |t| self.intern(t))
     }
 
+    /// The symbol of `text` if it was interned, without interning it.
+    pub fn lookup(&self, text: &str) -> Option<Symbol> {
+        self.by_text.get(text).copied()
+    }
+
     pub fn resolve(&self, symbol: Symbol) -> Option<&str> {
         self.texts.get(symbol.0 as usize).map(|t| &**t)
     }

@@ -19,12 +19,14 @@ mod rules;
 mod table;
 mod tenant;
 mod timers;
+mod view;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use context::QcOutcomes;
 pub use ids::finding_id;
+pub use view::{DayView, Deadlines, DueLead, DueList, EpisodeView, LeadView, Scorecard};
 
 use crate::calendar::{BusinessCalendar, CalendarError};
 use crate::config::Config;
@@ -56,6 +58,16 @@ pub struct EngineStats {
     pub duplicates: u64,
     pub unresolved_calls: u64,
     pub evicted_leads: u64,
+}
+
+/// One tenant's state figures (metrics gauges).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantFigures {
+    pub tenant: String,
+    pub leads_tracked: usize,
+    pub no_attempt_today: usize,
+    pub scorecards: BTreeMap<Option<String>, Scorecard>,
+    pub outcomes: QcOutcomes,
 }
 
 /// The engine could not be built from its configuration.
@@ -231,6 +243,48 @@ impl Engine {
     pub fn qc_outcomes(&self, tenant: &str) -> Option<&QcOutcomes> {
         let slot = *self.tenant_index.get(tenant)?;
         Some(&self.tenants[slot].ctx.outcomes)
+    }
+
+    fn tenant(&self, name: &str) -> Option<&TenantEngine> {
+        self.tenants.get(*self.tenant_index.get(name)?)
+    }
+
+    /// The names of the tenants this engine has state for (configured or seen).
+    pub fn tenant_names(&self) -> impl Iterator<Item = &str> {
+        self.tenants.iter().map(|t| &*t.ctx.name)
+    }
+
+    /// The state of one lead (query API).
+    pub fn lead_view(&self, tenant: &str, lead_id: &str) -> Option<LeadView> {
+        let tenant = self.tenant(tenant)?;
+        tenant.lead_view(lead_id, Self::watermark_of(self.clock, tenant))
+    }
+
+    /// The leads due today in `tenant`, today being the local date of the clock (query API).
+    pub fn due_today(&self, tenant: &str, manager: Option<&str>) -> Option<DueList> {
+        Some(self.tenant(tenant)?.due_today(self.clock, manager))
+    }
+
+    /// Manager scorecards of `tenant` (query API), keyed by manager id.
+    pub fn scorecards(&self, tenant: &str) -> BTreeMap<Option<String>, Scorecard> {
+        self.tenant(tenant)
+            .map(|t| t.scorecards(self.clock))
+            .unwrap_or_default()
+    }
+
+    /// Per-tenant figures for the state gauges: (tenant, leads tracked, leads with no attempt
+    /// today, scorecards).
+    pub fn tenant_figures(&self) -> Vec<TenantFigures> {
+        self.tenants
+            .iter()
+            .map(|t| TenantFigures {
+                tenant: t.ctx.name.to_string(),
+                leads_tracked: t.leads.len(),
+                no_attempt_today: t.no_attempt_today_count(self.clock),
+                scorecards: t.scorecards(self.clock),
+                outcomes: t.ctx.outcomes.clone(),
+            })
+            .collect()
     }
 
     /// Number of leads currently tracked, over all tenants.

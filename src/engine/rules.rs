@@ -74,6 +74,9 @@ fn retract_daily_if_now_compliant(
             if episode.flagged_days & bit != 0 && day_is_compliant(ctx, lead, &episode, date) {
                 episode.flagged_days &= !bit;
                 lead.episode = Some(episode);
+                let mut score = ctx.score(lead.manager);
+                score.days_compliant += 1;
+                score.violation(Rule::Retraction);
                 let retracted = emit::daily_id(ctx, lead, episode.start, date);
                 out.push(emit::retraction(ctx, lead, retracted, at));
             }
@@ -94,6 +97,7 @@ fn retract_sla_if_now_met(
         && at <= deadline
     {
         lead.sla = SlaState::Done;
+        ctx.score(lead.manager).violation(Rule::Retraction);
         let retracted = emit::sla_id(ctx, lead, created);
         out.push(emit::retraction(ctx, lead, retracted, at));
     }
@@ -136,12 +140,17 @@ pub fn on_day_close(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &m
     let (attempts, touches, total) = counts_on_day(ctx, lead, &episode, day);
     let compliant =
         attempts >= ctx.rules.daily_attempts || (ctx.rules.touch_satisfies_day && touches > 0);
-    if !compliant {
+    let mut score = ctx.score(lead.manager);
+    score.days_judged += 1;
+    if compliant {
+        score.days_compliant += 1;
+    } else {
         let rule = if attempts == 0 {
             Rule::NoAttemptsToday
         } else {
             Rule::DailyAttemptsShortfall
         };
+        score.violation(rule);
         let id = emit::daily_id(ctx, lead, episode.start, day);
         let mut v = emit::violation(ctx, lead, id, rule, at);
         v.business_day = Some(day);
@@ -155,6 +164,7 @@ pub fn on_day_close(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &m
             episode.flagged_days |= 1u32 << (episode.next_day - 1);
         }
     }
+    drop(score);
     if u32::from(episode.next_day) < ctx.rules.period_days {
         episode.next_day += 1;
         episode.next_day_date = ctx.calendar.next_business_day(day);
@@ -175,6 +185,7 @@ pub fn on_sla_deadline(ctx: &TenantContext, lead: &mut LeadState, out: &mut Vec<
         return;
     }
     lead.sla = SlaState::Breached { created, deadline };
+    ctx.score(lead.manager).violation(Rule::FirstCallSlaBreach);
     let id = emit::sla_id(ctx, lead, created);
     let mut v = emit::violation(ctx, lead, id, Rule::FirstCallSlaBreach, deadline);
     v.deadline = Some(TenantContext::ts(deadline));
@@ -199,6 +210,7 @@ pub fn on_stale_check(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: 
         }
         if lead.stage.is_some() && !lead.is_terminal() {
             lead.stale_reported_for = activity;
+            ctx.score(lead.manager).violation(Rule::StaleLead);
             let id = finding_id_of(&[
                 IdPart::Text("stale"),
                 IdPart::Text(&ctx.name),
@@ -270,6 +282,7 @@ fn on_rejection(
         && attempts_total.unwrap_or(0) < ctx.rules.min_total_attempts
         && !ctx.is_exempt(reason);
     if premature {
+        ctx.score(lead.manager).violation(Rule::PrematureRejection);
         let id = finding_id(&["premature", &ctx.name, &lead.lead_id, &event.event_id]);
         let mut v = emit::violation(ctx, lead, id, Rule::PrematureRejection, event.at);
         v.attempts_total = attempts_total;

@@ -64,7 +64,6 @@ impl LeadTable {
         (slot, true)
     }
 
-    #[cfg(test)]
     pub fn get(&self, slot: u32) -> Option<&LeadState> {
         slot_ref(&self.chunks, slot)
     }

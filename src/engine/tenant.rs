@@ -56,6 +56,10 @@ impl TenantEngine {
         if touch {
             flags |= flag::TOUCH;
         }
+        if touch {
+            let manager = self.ctx.interner.intern_opt(call.manager_id.as_deref());
+            self.ctx.score(manager.or(lead.manager)).touches += 1;
+        }
         lead.remember(Seen::new(id_hash, at, flags));
         lead.last_seen = lead.last_seen.max(at);
         let late = at < watermark;
