@@ -186,7 +186,7 @@ fn thursday_after_the_rejection() {
 
 #[test]
 fn who_is_due_and_who_is_not() {
-    let events = vec![
+    let events = [
         stage("a0", "A", "M", "2026-03-02T10:00:00+03:00", "NEW"),
         // B belongs to another manager.
         stage("b0", "B", "N", "2026-03-02T10:00:00+03:00", "NEW"),
