@@ -20,6 +20,7 @@ pub mod demo;
 pub mod engine;
 pub mod generator;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod replay;

@@ -322,6 +322,10 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Run { config } => {
             let config = Arc::new(Config::load(&config)?);
             let stats = Arc::new(dozvon::service::ServiceStats::new());
+            let (queries, inbox) = dozvon::service::queries::channel();
+            let tenants: Vec<String> = std::iter::once(dozvon::model::DEFAULT_TENANT.to_owned())
+                .chain(config.tenants.keys().cloned())
+                .collect();
             let (listen, http_stats) = (config.http.listen, Arc::clone(&stats));
             let server = async move {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -329,13 +333,13 @@ fn run(command: Command) -> Result<ExitCode> {
                     .with_context(|| format!("[http] listen = \"{listen}\""))?;
                 tracing::info!(
                     address = %listener.local_addr()?,
-                    "http: serving /metrics, /healthz, /readyz"
+                    "http: serving /, /metrics, /healthz, /readyz, /api/v1"
                 );
-                dozvon::http::serve(listener, http_stats).await?;
+                dozvon::http::serve(listener, http_stats, queries, tenants).await?;
                 Ok(())
             };
             until_signal_serving(
-                move |stop| dozvon::service::run_blocking(config, stop, stats),
+                move |stop| dozvon::service::run_blocking(config, stop, stats, inbox),
                 server,
             )??;
             Ok(ExitCode::SUCCESS)

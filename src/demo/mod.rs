@@ -111,7 +111,11 @@ pub fn run(
         let (stop, stats) = (Arc::clone(&service_stop), Arc::clone(&stats));
         std::thread::Builder::new()
             .name("dozvon-service".to_owned())
-            .spawn(move || service::run_blocking(config, stop, stats))
+            .spawn(move || {
+                // The demo serves no query API: the asking side is dropped at once.
+                let (_, inbox) = service::queries::channel();
+                service::run_blocking(config, stop, stats, inbox)
+            })
             .map_err(|e| DemoError::Thread(e.to_string()))?
     };
     let publisher = {

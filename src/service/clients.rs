@@ -26,7 +26,9 @@ pub fn consumer(config: &Config) -> ClientConfig {
         .set("enable.auto.offset.store", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
-        .set("partition.assignment.strategy", "range");
+        .set("partition.assignment.strategy", "range")
+        // Consumer lag for `dozvon_consumer_lag_records` (ServiceContext::stats).
+        .set("statistics.interval.ms", "5000");
     for (key, value) in &config.kafka.consumer_properties {
         client.set(key, value);
     }
@@ -41,6 +43,7 @@ pub fn restore_consumer(config: &Config) -> ClientConfig {
         .set("group.id", format!("{}.restore", config.kafka.group_id))
         .remove("partition.assignment.strategy")
         .set("enable.partition.eof", "true")
+        .set("statistics.interval.ms", "0")
         .set("client.id", "dozvon-restore");
     client
 }

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
+use rdkafka::statistics::Statistics;
 
 use super::processor::Processor;
 
@@ -33,6 +34,33 @@ impl ClientContext for ServiceContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::debug!(%error, reason, "kafka client error");
         self.processor().client_error(&error);
+    }
+
+    /// librdkafka statistics (every `statistics.interval.ms`): the consumer lag per assigned
+    /// input partition. librdkafka's own `consumer_lag` counts from the group's committed
+    /// offset, which it never learns when offsets commit through the producer's transaction;
+    /// so the lag here is from the consumer's position (`app_offset`) to the partition's end
+    /// (`ls_offset`, the last stable offset a read_committed consumer can reach).
+    fn stats(&self, statistics: Statistics) {
+        let lags: Vec<(String, i32, i64)> = statistics
+            .topics
+            .iter()
+            .flat_map(|(topic, t)| {
+                t.partitions
+                    .values()
+                    .filter(|p| p.partition >= 0 && p.desired)
+                    .filter_map(move |p| {
+                        let end = if p.ls_offset >= 0 {
+                            p.ls_offset
+                        } else {
+                            p.hi_offset
+                        };
+                        (end >= 0 && p.app_offset >= 0)
+                            .then(|| (topic.clone(), p.partition, (end - p.app_offset).max(0)))
+                    })
+            })
+            .collect();
+        self.processor().consumer_lag(&lags);
     }
 }
 

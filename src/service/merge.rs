@@ -34,6 +34,8 @@ pub enum Item {
 pub struct Pending {
     pub offset: i64,
     pub item: Item,
+    /// When the record was polled (finding latency starts here).
+    pub received: std::time::Instant,
 }
 
 /// Above this many buffered records in one partition, records are released without waiting
@@ -101,6 +103,7 @@ mod tests {
 
     fn call(offset: i64, at: &str) -> Pending {
         Pending {
+            received: std::time::Instant::now(),
             offset,
             item: Item::Event(InputEvent::Call(CallRecord {
                 call_id: Cow::Owned(format!("c{offset}")),
@@ -119,6 +122,7 @@ mod tests {
 
     fn bad(offset: i64) -> Pending {
         Pending {
+            received: std::time::Instant::now(),
             offset,
             item: Item::Bad(BadRecord {
                 kind: "json",

@@ -17,8 +17,8 @@ mod logs;
 mod merge;
 mod output;
 mod processor;
+pub mod queries;
 mod restore;
-mod stats;
 mod task;
 mod topics;
 
@@ -30,12 +30,13 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 
+pub use crate::metrics::ServiceStats;
 pub use faults::{ABORT_EVERY_VAR, RESUME_FILE_VAR, STALL_COMMIT_VAR};
 pub use output::{
     HEADER_ERROR, HEADER_ERROR_KIND, HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION,
     HEADER_SOURCE_TOPIC,
 };
-pub use stats::ServiceStats;
+pub use queries::{QueryClient, QueryInbox};
 
 use crate::codec::{Encoding, RecordKind};
 use crate::config::{Config, TopicEncoding};
@@ -146,6 +147,7 @@ pub fn run_blocking(
     config: Arc<Config>,
     stop: Arc<AtomicBool>,
     stats: Arc<ServiceStats>,
+    queries: QueryInbox,
 ) -> Result<(), ServiceError> {
     Engine::new(Arc::clone(&config))?;
     let encodings = &config.kafka.encoding;
@@ -206,6 +208,7 @@ pub fn run_blocking(
         stats,
         stop: Arc::clone(&stop),
         faults,
+        queries,
     })
     .map_err(kafka("output producer"))?;
     let consumer: BaseConsumer<ServiceContext> = clients::consumer(&config)

@@ -22,11 +22,12 @@ use super::faults::Faults;
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::output::{self, Outputs, Source};
+use super::queries::{self, QueryInbox};
 use super::restore::{self, Committed};
-use super::stats::{RecordResult, ServiceStats, Tally};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
+use crate::metrics::{RecordResult, ServiceStats, Tally};
 use crate::model::{Finding, Timestamp};
 
 /// Timeout of the blocking transaction and commit calls.
@@ -126,13 +127,20 @@ pub struct Processor {
     /// Set once this instance was fenced; the service then stops.
     fenced: Option<String>,
     findings: Vec<Finding>,
+    /// When the record behind `findings` was received (timers firing on the wall clock: then).
+    findings_cause: Instant,
     stats: Arc<ServiceStats>,
     stop: Arc<AtomicBool>,
     faults: Faults,
     dead_letter_log: LogLimiter,
     error_log: LogLimiter,
     failures_in_a_row: u32,
+    queries: QueryInbox,
+    state_refreshed: Option<Instant>,
 }
+
+/// How often the engine-state gauges are recomputed (a scan of every tracked lead).
+const STATE_REFRESH: Duration = Duration::from_secs(5);
 
 /// What [`Processor::new`] needs.
 pub struct ProcessorSetup {
@@ -143,6 +151,7 @@ pub struct ProcessorSetup {
     pub stats: Arc<ServiceStats>,
     pub stop: Arc<AtomicBool>,
     pub faults: Faults,
+    pub queries: QueryInbox,
 }
 
 impl Processor {
@@ -180,12 +189,15 @@ impl Processor {
             failed: None,
             fenced: None,
             findings: Vec::new(),
+            findings_cause: Instant::now(),
             stats: setup.stats,
             stop: setup.stop,
             faults: setup.faults,
             dead_letter_log: LogLimiter::new(Duration::from_secs(5)),
             error_log: LogLimiter::new(Duration::from_secs(5)),
             failures_in_a_row: 0,
+            queries: setup.queries,
+            state_refreshed: None,
             config: setup.config,
         })
     }
@@ -244,10 +256,14 @@ impl Processor {
             })
         });
         self.received.insert((i, partition), offset);
-        self.aligners
-            .entry(partition)
-            .or_default()
-            .push(input, Pending { offset, item });
+        self.aligners.entry(partition).or_default().push(
+            input,
+            Pending {
+                offset,
+                item,
+                received: Instant::now(),
+            },
+        );
         self.release(consumer, partition);
     }
 
@@ -310,6 +326,7 @@ impl Processor {
         let i = input.index();
         match pending.item {
             Item::Event(event) => {
+                self.findings_cause = pending.received;
                 if let Some(task) = self.tasks.get_mut(&partition) {
                     let applied = task.apply(
                         input,
@@ -378,7 +395,7 @@ impl Processor {
             )
             .is_ok()
         {
-            self.batch.tally.record(input, RecordResult::DeadLettered);
+            self.batch.tally.dead_letter(input, bad.kind);
         }
     }
 
@@ -408,7 +425,9 @@ impl Processor {
             {
                 break;
             }
-            self.batch.tally.finding(finding);
+            self.batch
+                .tally
+                .finding(finding, self.findings_cause, &mut self.stats.labels());
         }
         self.findings = findings;
         self.findings.clear();
@@ -488,9 +507,19 @@ impl Processor {
         for partition in partitions {
             self.release(consumer, partition);
         }
-        self.stats.set_ready(
-            !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none(),
-        );
+        let ready =
+            !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
+        self.stats.set_ready(ready);
+        let configured: Vec<&str> = self.config.tenants.keys().map(String::as_str).collect();
+        self.queries.answer_all(&self.tasks, ready, &configured);
+        if self
+            .state_refreshed
+            .is_none_or(|at| at.elapsed() >= STATE_REFRESH)
+        {
+            self.state_refreshed = Some(Instant::now());
+            self.stats
+                .set_state(&queries::snapshot(&self.tasks, wall_now()));
+        }
         let processing = &self.config.processing;
         let due = self.batch.records >= processing.max_batch
             || self.batch.since.elapsed() >= processing.commit_interval;
@@ -498,6 +527,16 @@ impl Processor {
             self.tick_all(consumer);
             self.commit(consumer);
         }
+    }
+
+    /// librdkafka's consumer lag of the input partitions (from its statistics).
+    pub fn consumer_lag(&self, lags: &[(String, i32, i64)]) {
+        let inputs: Vec<(String, i32, i64)> = lags
+            .iter()
+            .filter(|(topic, _, _)| self.inputs.contains(topic))
+            .cloned()
+            .collect();
+        self.stats.set_consumer_lag(&inputs);
     }
 
     /// How long the next poll may wait before a commit is due.
@@ -512,6 +551,7 @@ impl Processor {
     /// Idle partitions follow the wall clock: fire what that releases.
     fn tick_all<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         let (now, wall) = (Instant::now(), wall_now());
+        self.findings_cause = now;
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for partition in partitions {
             self.sync_caught_up(consumer, partition);
@@ -543,12 +583,14 @@ impl Processor {
             self.batch.since = Instant::now();
             return;
         }
+        let started = Instant::now();
         let result = match self.guarantee {
             Guarantee::ExactlyOnce => self.commit_transaction(consumer),
             Guarantee::AtLeastOnce => self.commit_after_delivery(consumer),
         };
         match result {
             Ok(()) => {
+                self.stats.observe_commit(started.elapsed());
                 ServiceStats::add(&self.stats.commits, 1);
                 self.stats.commit(&self.batch.tally);
                 self.failures_in_a_row = 0;
@@ -765,7 +807,7 @@ impl Processor {
             },
         )
         .map_err(|e| Failure::from_error("restore", &e))?;
-        ServiceStats::add(&self.stats.restores, 1);
+        self.stats.observe_restore(report.elapsed, report.bytes);
         ServiceStats::add(&self.stats.records_restored, report.records);
         let engine = task.engine().stats();
         tracing::info!(

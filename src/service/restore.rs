@@ -114,6 +114,7 @@ pub fn replay_into(
                         aligner.push(
                             input,
                             Pending {
+                                received: std::time::Instant::now(),
                                 offset: message.offset(),
                                 item: Item::Event(event.into_owned()),
                             },

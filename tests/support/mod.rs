@@ -2,9 +2,11 @@
 //! `dozvon run` as a real process, reading outputs back with a read_committed consumer.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod browser;
 pub mod compare;
 pub mod dataset;
 pub mod http;
+pub mod prometheus;
 pub mod registry;
 
 use std::collections::BTreeMap;

@@ -1,78 +1,31 @@
-//! Counters of the running service as Prometheus metrics (`dozvon_*`), lock-free to update.
+//! The service's Prometheus metrics (`dozvon_*`): one registry, rendered at `/metrics`.
 //
-// Every counter is registered in the stats' own registry, which `/metrics` renders. Label sets
-// are fixed and small: the input (`calls`, `leads`), the outcome of a record, the kind and rule
-// of a finding. Never a lead id, manager or phone number. Records and findings are counted
-// per batch in a [`Tally`] and reach the counters only when the batch commits, so a batch that
-// is aborted and redone is counted once.
+// Label sets are bounded: inputs, record outcomes, rules, decode-error kinds, partitions, and
+// tenants and managers through [`LabelCap`] (a fixed number of their own values, then `other`).
+// Never a lead id or a phone number. docs/metrics.md lists every metric.
+// Records and findings are counted per batch in a [`Tally`] and reach the counters only when
+// the batch commits, so a batch that is aborted and redone is counted once. Gauges of the
+// engine state come as a [`StateSnapshot`] the processor refreshes.
+
+mod labels;
+mod state;
+mod tally;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
-use crate::model::{Finding, QcKind, Rule};
+pub use labels::{LabelCap, MAX_MANAGER_LABELS, MAX_TENANT_LABELS, NO_MANAGER, OTHER};
+pub use state::StateSnapshot;
+pub use tally::{RecordResult, Tally};
 
-/// The inputs, in the order of the service's input index (calls 0, leads 1).
-const INPUTS: [&str; 2] = ["calls", "leads"];
-
-/// What became of an input record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordResult {
-    Ok,
-    Late,
-    Duplicate,
-    Unresolved,
-    DeadLettered,
-}
-
-impl RecordResult {
-    pub const ALL: [RecordResult; 5] = [
-        RecordResult::Ok,
-        RecordResult::Late,
-        RecordResult::Duplicate,
-        RecordResult::Unresolved,
-        RecordResult::DeadLettered,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordResult::Ok => "ok",
-            RecordResult::Late => "late",
-            RecordResult::Duplicate => "duplicate",
-            RecordResult::Unresolved => "unresolved",
-            RecordResult::DeadLettered => "dead_lettered",
-        }
-    }
-}
-
-fn position<T: PartialEq>(all: &[T], item: &T) -> usize {
-    all.iter().position(|x| x == item).unwrap_or(0)
-}
-
-/// Records and findings of the open batch, added to the counters when it commits.
-#[derive(Clone, Debug, Default)]
-pub struct Tally {
-    records: [[u64; RecordResult::ALL.len()]; 2],
-    violations: [u64; Rule::ALL.len()],
-    qc_reviews: [u64; QcKind::ALL.len()],
-}
-
-impl Tally {
-    /// One record of input `input` (0 calls, 1 leads).
-    pub fn record(&mut self, input: usize, result: RecordResult) {
-        if let Some(row) = self.records.get_mut(input) {
-            row[position(&RecordResult::ALL, &result)] += 1;
-        }
-    }
-
-    /// One finding sent.
-    pub fn finding(&mut self, finding: &Finding) {
-        match finding {
-            Finding::Violation(v) => self.violations[position(&Rule::ALL, &v.rule)] += 1,
-            Finding::Qc(q) => self.qc_reviews[position(&QcKind::ALL, &q.kind)] += 1,
-        }
-    }
-}
+use crate::model::{QcKind, Rule};
+use state::StateGauges;
+use tally::INPUTS;
 
 /// What the service did; counters only grow. `/metrics` and the tests read these.
 pub struct ServiceStats {
@@ -96,6 +49,16 @@ pub struct ServiceStats {
     /// Every assigned partition is restored and consuming (`/readyz`).
     ready: AtomicBool,
     ready_gauge: IntGauge,
+    dead_letters: IntCounterVec,
+    manager_findings: IntCounterVec,
+    /// Bytes of input re-read while restoring tasks.
+    pub restore_bytes: IntCounter,
+    restore_duration: Histogram,
+    commit_duration: Histogram,
+    finding_latency: Histogram,
+    consumer_lag: IntGaugeVec,
+    state: StateGauges,
+    labels: Mutex<LabelCap>,
 }
 
 impl std::fmt::Debug for ServiceStats {
@@ -132,6 +95,15 @@ fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
     register(
         registry,
         valid(IntCounter::with_opts(Opts::new(name, help))),
+    )
+}
+
+fn histogram(registry: &Registry, name: &str, help: &str, buckets: &[f64]) -> Histogram {
+    register(
+        registry,
+        valid(Histogram::with_opts(
+            HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+        )),
     )
 }
 
@@ -221,6 +193,59 @@ impl ServiceStats {
             ),
             ready: AtomicBool::new(false),
             ready_gauge,
+            dead_letters: labeled(
+                &registry,
+                "dozvon_dead_letters_total",
+                "Input records sent to the dead-letter topic, by input and decode error kind.",
+                &["input", "reason"],
+            ),
+            manager_findings: labeled(
+                &registry,
+                "dozvon_manager_findings_total",
+                "Committed findings by tenant, manager and rule or review kind (capped label sets: `other` past the cap, `none` without a manager).",
+                &["tenant", "manager", "rule"],
+            ),
+            restore_bytes: counter(
+                &registry,
+                "dozvon_restore_bytes_total",
+                "Bytes of input re-read to rebuild tasks.",
+            ),
+            restore_duration: histogram(
+                &registry,
+                "dozvon_restore_duration_seconds",
+                "Time to rebuild one task before its partition is processed.",
+                &[
+                    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+                ],
+            ),
+            commit_duration: histogram(
+                &registry,
+                "dozvon_commit_duration_seconds",
+                "Time to commit a batch (transaction commit, or delivery and offset commit).",
+                &[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            ),
+            finding_latency: histogram(
+                &registry,
+                "dozvon_finding_latency_seconds",
+                "From receiving the record that caused a finding to the commit that published it.",
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                ],
+            ),
+            consumer_lag: register(
+                &registry,
+                valid(IntGaugeVec::new(
+                    Opts::new(
+                        "dozvon_consumer_lag_records",
+                        "Records behind the partition's end, from librdkafka statistics.",
+                    ),
+                    &["topic", "partition"],
+                )),
+            ),
+            state: register(&registry, StateGauges::new()),
+            labels: Mutex::new(LabelCap::default()),
             registry,
         }
     }
@@ -238,10 +263,64 @@ impl ServiceStats {
         for (counter, n) in self.qc_reviews.iter().zip(&tally.qc_reviews) {
             counter.inc_by(*n);
         }
+        for (&(input, reason), &n) in &tally.dead_letters {
+            let input = INPUTS.get(input).copied().unwrap_or("unknown");
+            self.dead_letters
+                .with_label_values(&[input, reason])
+                .inc_by(n);
+        }
+        let labels = self.labels();
+        for (&(pair, rule), &n) in &tally.manager_findings {
+            let (tenant, manager) = labels.pair(pair);
+            self.manager_findings
+                .with_label_values(&[tenant, manager, rule])
+                .inc_by(n);
+        }
+        let now = Instant::now();
+        for &at in &tally.caused_at {
+            self.finding_latency
+                .observe(now.saturating_duration_since(at).as_secs_f64());
+        }
+    }
+
+    /// The label cap shared by the per-tenant and per-manager metrics.
+    pub fn labels(&self) -> MutexGuard<'_, LabelCap> {
+        self.labels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn observe_commit(&self, took: Duration) {
+        self.commit_duration.observe(took.as_secs_f64());
+    }
+
+    /// One task rebuilt from `bytes` of input in `took`.
+    pub fn observe_restore(&self, took: Duration, bytes: u64) {
+        self.restores.inc();
+        self.restore_duration.observe(took.as_secs_f64());
+        self.restore_bytes.inc_by(bytes);
+    }
+
+    /// Replaces the engine-state gauges.
+    pub fn set_state(&self, snapshot: &StateSnapshot) {
+        self.state.replace(snapshot, &mut self.labels());
+    }
+
+    /// Replaces the consumer lag gauges: (topic, partition, records behind).
+    pub fn set_consumer_lag(&self, lags: &[(String, i32, i64)]) {
+        self.consumer_lag.reset();
+        for (topic, partition, lag) in lags {
+            self.consumer_lag
+                .with_label_values(&[topic, &partition.to_string()])
+                .set(*lag);
+        }
     }
 
     pub fn add(counter: &IntCounter, n: u64) {
         counter.inc_by(n);
+    }
+
+    /// Committed QC reviews so far, per [`QcKind::ALL`].
+    pub fn qc_reviews_total(&self) -> [u64; QcKind::ALL.len()] {
+        self.qc_reviews.clone().map(|counter| counter.get())
     }
 
     /// Sets readiness (`/readyz`, `dozvon_ready`).

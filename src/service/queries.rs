@@ -1,0 +1,219 @@
+//! Questions the HTTP API asks the processing thread, answered from the tasks' engines between
+//! polls (the engines are never shared or locked), and the state gauges read the same way.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::task::Task;
+use crate::engine::{DueList, LeadView, QcOutcomes, Scorecard, TenantFigures};
+use crate::metrics::StateSnapshot;
+use crate::model::Timestamp;
+
+/// Questions waiting for the processing thread; more are refused (HTTP 503).
+const QUEUE: usize = 64;
+
+/// What the API wants to know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Question {
+    Lead {
+        tenant: String,
+        lead_id: String,
+    },
+    Due {
+        tenant: String,
+        manager: Option<String>,
+    },
+    Managers {
+        tenant: String,
+    },
+}
+
+/// What this instance knows: only the input partitions it holds answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The input partitions whose state was consulted.
+    pub partitions: Vec<i32>,
+    /// Every assigned partition restored and consuming.
+    pub ready: bool,
+    /// The latest event-time clock of those partitions.
+    pub as_of: Option<Timestamp>,
+    /// The tenant is configured or has state here.
+    pub known_tenant: bool,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Lead(Option<Box<LeadView>>),
+    Due(Option<DueList>),
+    Managers(BTreeMap<Option<String>, Scorecard>),
+}
+
+/// Why a question got no answer.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    #[error("the processing thread is busy; retry shortly")]
+    Busy,
+    #[error("the processing thread did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the service is stopping")]
+    Stopped,
+}
+
+struct Asked {
+    question: Question,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The asking side, held by the HTTP server.
+#[derive(Clone, Debug)]
+pub struct QueryClient {
+    tx: SyncSender<Asked>,
+}
+
+/// The answering side, drained by the processor between polls.
+#[derive(Debug)]
+pub struct QueryInbox {
+    rx: Receiver<Asked>,
+}
+
+impl std::fmt::Debug for Asked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.question.fmt(f)
+    }
+}
+
+pub fn channel() -> (QueryClient, QueryInbox) {
+    let (tx, rx) = sync_channel(QUEUE);
+    (QueryClient { tx }, QueryInbox { rx })
+}
+
+impl QueryClient {
+    /// Asks and waits up to `timeout` (the processor answers between polls, ≤ 100 ms apart,
+    /// unless it is restoring or committing).
+    pub async fn ask(&self, question: Question, timeout: Duration) -> Result<Answer, QueryError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Asked { question, reply })
+            .map_err(|error| match error {
+                TrySendError::Full(_) => QueryError::Busy,
+                TrySendError::Disconnected(_) => QueryError::Stopped,
+            })?;
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(QueryError::Stopped),
+            Err(_) => Err(QueryError::Timeout(timeout)),
+        }
+    }
+}
+
+impl QueryInbox {
+    /// Answers every waiting question from `tasks`.
+    pub fn answer_all(&self, tasks: &BTreeMap<i32, Task>, ready: bool, configured: &[&str]) {
+        while let Ok(asked) = self.rx.try_recv() {
+            let answer = answer(tasks, &asked.question, ready, configured);
+            // The asker may have timed out and gone: nothing to do then.
+            let _ = asked.reply.send(answer);
+        }
+    }
+}
+
+/// Answers `question` from the engines of `tasks` (one per input partition).
+pub fn answer(
+    tasks: &BTreeMap<i32, Task>,
+    question: &Question,
+    ready: bool,
+    configured: &[&str],
+) -> Answer {
+    let engines = || tasks.values().map(Task::engine);
+    let tenant = match question {
+        Question::Lead { tenant, .. }
+        | Question::Due { tenant, .. }
+        | Question::Managers { tenant } => tenant.as_str(),
+    };
+    let known_tenant =
+        configured.contains(&tenant) || engines().any(|e| e.tenant_names().any(|t| t == tenant));
+    let body = match question {
+        Question::Lead { tenant, lead_id } => {
+            Body::Lead(engines().find_map(|e| e.lead_view(tenant, lead_id).map(Box::new)))
+        }
+        Question::Due { tenant, manager } => {
+            let mut lists = engines()
+                .filter_map(|e| Some((e.clock(), e.due_today(tenant, manager.as_deref())?)));
+            let merged = lists.next().map(|(clock, first)| {
+                let (_, mut merged) = lists.fold((clock, first), |(clock, mut acc), (c, list)| {
+                    if c > clock {
+                        acc.date = list.date;
+                        acc.business_day = list.business_day;
+                    }
+                    acc.leads.extend(list.leads);
+                    (clock.max(c), acc)
+                });
+                merged.leads.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
+                merged
+            });
+            Body::Due(merged)
+        }
+        Question::Managers { tenant } => {
+            let mut cards: BTreeMap<Option<String>, Scorecard> = BTreeMap::new();
+            for engine in engines() {
+                for (manager, card) in engine.scorecards(tenant) {
+                    cards.entry(manager).or_default().add(&card);
+                }
+            }
+            Body::Managers(cards)
+        }
+    };
+    Answer {
+        partitions: tasks.keys().copied().collect(),
+        ready,
+        as_of: engines().map(|e| e.clock()).max(),
+        known_tenant,
+        body,
+    }
+}
+
+/// The engine-state gauges: per tenant summed over the tasks, and each task's watermark lag.
+pub fn snapshot(tasks: &BTreeMap<i32, Task>, wall: Timestamp) -> StateSnapshot {
+    let mut tenants: BTreeMap<String, TenantFigures> = BTreeMap::new();
+    let mut watermark_lag = Vec::new();
+    for (&partition, task) in tasks {
+        let engine = task.engine();
+        let clock = engine.clock();
+        if clock.millis() > 0 {
+            let lag = (wall.millis() - clock.millis()) as f64 / 1000.0;
+            watermark_lag.push((partition, lag));
+        }
+        for figures in engine.tenant_figures() {
+            match tenants.get_mut(&figures.tenant) {
+                None => {
+                    let mut figures = figures;
+                    // Symbols are per engine: the per-manager view lives in the scorecards.
+                    figures.outcomes.overturned_by_manager.clear();
+                    tenants.insert(figures.tenant.clone(), figures);
+                }
+                Some(sum) => {
+                    sum.leads_tracked += figures.leads_tracked;
+                    sum.no_attempt_today += figures.no_attempt_today;
+                    for (manager, card) in &figures.scorecards {
+                        sum.scorecards.entry(manager.clone()).or_default().add(card);
+                    }
+                    add_outcomes(&mut sum.outcomes, &figures.outcomes);
+                }
+            }
+        }
+    }
+    StateSnapshot {
+        tenants: tenants.into_values().collect(),
+        watermark_lag,
+    }
+}
+
+fn add_outcomes(sum: &mut QcOutcomes, other: &QcOutcomes) {
+    sum.overturned += other.overturned;
+    sum.confirmations += other.confirmations;
+    sum.cold_base_transfers += other.cold_base_transfers;
+}
