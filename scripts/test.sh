@@ -11,6 +11,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The observability tests run a real Prometheus (promtool too) and headless Chromium: Debian
+# packages, installed here when missing.
+missing=()
+command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages for the observability tests: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
 if [ -z "${DOZVON_TEST_BROKERS:-}" ]; then
   DOZVON_TEST_BROKERS=$(scripts/tansu.sh start "$run_dir")
   export DOZVON_TEST_BROKERS

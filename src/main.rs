@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use dozvon::config::Config;
+use dozvon::config::{Config, LogFormat};
 use dozvon::generator::{self, GenConfig};
 use dozvon::model::Timestamp;
 use dozvon::replay::{self, Summary};
@@ -117,12 +117,18 @@ const EXIT_MALFORMED_INPUT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `run` takes the format from its configuration (errors in it are reported by `run` itself).
+    let configured = match &cli.command {
+        Command::Run { config } => Config::load(config).ok().map(|c| c.log.format),
+        _ => None,
+    };
     // The demo prints findings on stdout; its service logs only warnings unless RUST_LOG says.
-    init_logging(if matches!(cli.command, Command::Demo { .. }) {
+    let level = if matches!(cli.command, Command::Demo { .. }) {
         "warn"
     } else {
         "info"
-    });
+    };
+    init_logging(level, configured);
     match run(cli.command) {
         Ok(code) => code,
         Err(error) => {
@@ -132,9 +138,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` filters (default `default_level`), `DOZVON_LOG_FORMAT=json` for JSON lines.
+/// Overrides `[log] format`: `pretty` or `json`.
+const LOG_FORMAT_VAR: &str = "DOZVON_LOG_FORMAT";
+
+/// Logs to stderr; `RUST_LOG` filters (default `default_level`); the format is
+/// `DOZVON_LOG_FORMAT`, else `[log] format` of `run`'s configuration, else pretty.
 /// Colours only on a terminal, so log files and collectors get plain text.
-fn init_logging(default_level: &str) {
+fn init_logging(default_level: &str, configured: Option<LogFormat>) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter =
@@ -143,10 +153,19 @@ fn init_logging(default_level: &str) {
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    if std::env::var("DOZVON_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
+    let from_env = std::env::var(LOG_FORMAT_VAR).ok();
+    let format = from_env
+        .as_deref()
+        .and_then(LogFormat::parse)
+        .or(configured)
+        .unwrap_or_default();
+    match format {
+        // Spans (partition, task) are listed with each line.
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+    if let Some(text) = from_env.filter(|text| LogFormat::parse(text).is_none()) {
+        tracing::warn!("{LOG_FORMAT_VAR}={text:?} is neither \"pretty\" nor \"json\"; ignored");
     }
 }
 

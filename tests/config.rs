@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveTime};
 use dozvon::config::{
-    CalendarConfig, Config, ConfigError, Guarantee, RulesConfig, StageKind, StagesConfig,
-    StateConfig, TenantConfig, TopicEncoding,
+    CalendarConfig, Config, ConfigError, Guarantee, LogFormat, RulesConfig, StageKind,
+    StagesConfig, StateConfig, TenantConfig, TopicEncoding,
 };
 
 #[path = "config/errors.rs"]
@@ -455,6 +455,20 @@ fn the_example_file_documents_the_defaults_and_one_tenant() {
             );
         }
     }
+}
+
+#[test]
+fn log_format_is_pretty_or_json() {
+    assert_eq!(Config::default().log.format, LogFormat::Pretty);
+    let json = Config::from_toml_str("[log]\nformat = \"json\"").unwrap();
+    assert_eq!(json.log.format, LogFormat::Json);
+    assert_refusals(&[
+        (
+            "[log]\nformat = \"xml\"",
+            "log.format: must be \"pretty\" or \"json\"",
+        ),
+        ("[log]\nlevel = \"debug\"", "log.level"),
+    ]);
 }
 
 #[test]

@@ -117,7 +117,7 @@ fn answers_the_spec_scenario_on_wednesday_and_thursday() {
     produce(&topics.calls, &calls);
     clock_marker(&topics, 1, "2026-03-04T15:00:00+03:00");
     // Event time, not the wall clock, decides "today": partitions must not go idle.
-    let config = support::service_config(&topics, "exactly_once", "")
+    let config = support::service_config(&topics, "exactly_once", "[log]\nformat = \"json\"")
         .replace("idle_timeout = \"1s\"", "idle_timeout = \"1h\"");
     let service = Service::start(&config, &[]);
     let base = format!("http://{}", service.http_address());
@@ -308,6 +308,8 @@ fn answers_the_spec_scenario_on_wednesday_and_thursday() {
         all.contains_key("dozvon_watermark_lag_seconds{partition=\"0\"}"),
         "{text}"
     );
+    json_logs_with_spans(&service.log_text());
+
     // librdkafka reports statistics every 5 s; the consumer is caught up.
     let deadline = Instant::now() + Duration::from_secs(30);
     let lag_series = format!(
@@ -325,4 +327,27 @@ fn answers_the_spec_scenario_on_wednesday_and_thursday() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// `[log] format = "json"`: every line is a JSON object; the restore lines carry their span's
+/// partition; nothing is logged per record at info level.
+fn json_logs_with_spans(log: &str) {
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["fields"].is_object())
+    );
+    let restored = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "task restored")
+        .unwrap_or_else(|| panic!("no restore line:\n{log}"));
+    assert_eq!(restored["span"]["name"], "restore", "{restored}");
+    assert_eq!(restored["span"]["partition"], 0, "{restored}");
+    let info = lines.iter().filter(|l| l["level"] == "INFO").count();
+    assert!(info < 30, "{info} info lines for 12 records:\n{log}");
 }

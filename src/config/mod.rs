@@ -14,6 +14,7 @@ mod error;
 mod holidays;
 mod http;
 mod kafka;
+mod log;
 mod processing;
 mod rules;
 mod stages;
@@ -31,6 +32,7 @@ pub use calendar::CalendarConfig;
 pub use error::ConfigError;
 pub use http::HttpConfig;
 pub use kafka::{EncodingConfig, KafkaConfig, TopicEncoding, TopicsConfig};
+pub use log::{LogConfig, LogFormat};
 pub use processing::{Guarantee, ProcessingConfig};
 pub use rules::{MAX_PERIOD_DAYS, MAX_STALE_AFTER_DAYS, RulesConfig};
 pub use stages::{StageKind, StagesConfig};
@@ -40,6 +42,7 @@ pub use tenant::TenantConfig;
 use calendar::RawCalendar;
 use http::RawHttp;
 use kafka::RawKafka;
+use log::RawLog;
 use processing::RawProcessing;
 use rules::RawRules;
 use stages::RawStages;
@@ -75,6 +78,7 @@ struct RawFile {
     kafka: Option<RawKafka>,
     processing: Option<RawProcessing>,
     http: Option<RawHttp>,
+    log: Option<RawLog>,
     tenants: Option<BTreeMap<String, RawTenant>>,
 }
 
@@ -86,6 +90,7 @@ pub struct Config {
     pub kafka: KafkaConfig,
     pub processing: ProcessingConfig,
     pub http: HttpConfig,
+    pub log: LogConfig,
     /// Calendar and rules of every tenant without an override (top-level tables over defaults).
     pub default_tenant: TenantConfig,
     /// Tenants with a `[tenants.NAME]` table, fully resolved over `default_tenant`.
@@ -139,6 +144,7 @@ impl Config {
         let processing =
             ProcessingConfig::default().overlay_opt(raw.processing.as_ref(), "processing")?;
         let http = HttpConfig::default().overlay_opt(raw.http.as_ref(), "http")?;
+        let log = LogConfig::default().overlay_opt(raw.log.as_ref(), "log")?;
         let mut tenants = BTreeMap::new();
         for (name, tenant) in raw.tenants.iter().flatten() {
             tenant::check_tenant_name(name)?;
@@ -151,6 +157,7 @@ impl Config {
             kafka,
             processing,
             http,
+            log,
             default_tenant,
             tenants,
         })
@@ -171,6 +178,7 @@ impl Config {
             kafka: Some(self.kafka.to_raw()),
             processing: Some(self.processing.to_raw()),
             http: Some(self.http.to_raw()),
+            log: Some(self.log.to_raw()),
             tenants: Some(tenants).filter(|tenants| !tenants.is_empty()),
         }
     }

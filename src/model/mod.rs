@@ -47,6 +47,14 @@ impl InputEvent<'_> {
         }
     }
 
+    /// The lead the record is about (`None` for a call to be resolved by phone).
+    pub fn lead_id(&self) -> Option<&str> {
+        match self {
+            InputEvent::Call(call) => call.lead_id.as_deref(),
+            InputEvent::Lead(lead) => Some(&lead.lead_id),
+        }
+    }
+
     /// The event time used for ordering and watermarks.
     pub fn event_time(&self) -> Timestamp {
         match self {

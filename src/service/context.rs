@@ -50,13 +50,8 @@ impl ClientContext for ServiceContext {
                     .values()
                     .filter(|p| p.partition >= 0 && p.desired)
                     .filter_map(move |p| {
-                        let end = if p.ls_offset >= 0 {
-                            p.ls_offset
-                        } else {
-                            p.hi_offset
-                        };
-                        (end >= 0 && p.app_offset >= 0)
-                            .then(|| (topic.clone(), p.partition, (end - p.app_offset).max(0)))
+                        let lag = lag(p.ls_offset, p.hi_offset, p.app_offset)?;
+                        Some((topic.clone(), p.partition, lag))
                     })
             })
             .collect();
@@ -77,5 +72,39 @@ impl ConsumerContext for ServiceContext {
         if let Rebalance::Assign(partitions) = rebalance {
             self.processor().on_assign(partitions);
         }
+    }
+}
+
+/// Records from the consumer's position to the end a read_committed consumer can reach (the
+/// last stable offset, else the high watermark); `None` while either is unknown (< 0).
+fn lag(ls_offset: i64, hi_offset: i64, app_offset: i64) -> Option<i64> {
+    let end = if ls_offset >= 0 { ls_offset } else { hi_offset };
+    (end >= 0 && app_offset >= 0).then(|| (end - app_offset).max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lag;
+
+    #[test]
+    fn lag_runs_from_the_position_to_the_last_stable_offset() {
+        assert_eq!(
+            lag(120, 130, 100),
+            Some(20),
+            "an open transaction is not reachable"
+        );
+        assert_eq!(
+            lag(-1, 130, 100),
+            Some(30),
+            "no stable offset reported: the high watermark"
+        );
+        assert_eq!(lag(100, 100, 100), Some(0));
+        assert_eq!(
+            lag(100, 100, 104),
+            Some(0),
+            "a position past a stale end is no lag"
+        );
+        assert_eq!(lag(100, 100, -1001), None, "nothing consumed yet");
+        assert_eq!(lag(-1, -1001, 5), None);
     }
 }

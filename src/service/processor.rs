@@ -324,8 +324,11 @@ impl Processor {
 
     fn process(&mut self, input: Input, partition: i32, pending: Pending) {
         let i = input.index();
+        // Debug and trace lines of this record carry its partition, offset and lead.
+        let _span = tracing::debug_span!("record", partition, offset = pending.offset).entered();
         match pending.item {
             Item::Event(event) => {
+                let _lead = tracing::trace_span!("lead", lead_id = event.lead_id()).entered();
                 self.findings_cause = pending.received;
                 if let Some(task) = self.tasks.get_mut(&partition) {
                     let applied = task.apply(
@@ -788,6 +791,7 @@ impl Processor {
     }
 
     fn restore_task(&mut self, partition: i32, committed: &Committed) -> Result<Task, Failure> {
+        let _span = tracing::info_span!("restore", partition).entered();
         // The configuration was validated by building an engine at start-up.
         let engine = Engine::new(Arc::clone(&self.config))
             .map_err(|e| Failure::rewind(format!("engine: {e}")))?;

@@ -208,11 +208,16 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let log = self.log_text();
+            // Pretty lines say `address=HOST:PORT`, JSON lines `"address":"HOST:PORT"`.
             let found = log
                 .lines()
                 .filter(|line| line.contains("http: serving"))
-                .find_map(|line| line.split("address=").nth(1))
-                .and_then(|rest| rest.split_whitespace().next())
+                .find_map(|line| {
+                    let pretty = line.split("address=").nth(1);
+                    let json = line.split("\"address\":\"").nth(1);
+                    pretty.or(json)
+                })
+                .and_then(|rest| rest.split(|c: char| c.is_whitespace() || c == '"').next())
                 .map(str::to_owned);
             if let Some(address) = found {
                 return address;
