@@ -38,6 +38,9 @@ fn try_get(url: &str) -> Result<(u16, String), String> {
     Ok((status, body))
 }
 
+/// One vector sample: its labels and value.
+pub type Sample = (BTreeMap<String, String>, f64);
+
 /// A free loopback port (the listener is closed again; Prometheus binds it right after).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -175,10 +178,7 @@ impl Prometheus {
     }
 
     /// An instant query's vector samples as (labels, value).
-    pub fn query_samples(
-        &self,
-        promql: &str,
-    ) -> Result<Vec<(BTreeMap<String, String>, f64)>, String> {
+    pub fn query_samples(&self, promql: &str) -> Result<Vec<Sample>, String> {
         self.query(promql)?.iter().map(sample).collect()
     }
 
@@ -188,8 +188,8 @@ impl Prometheus {
         &self,
         promql: &str,
         timeout: Duration,
-        mut done: impl FnMut(&[(BTreeMap<String, String>, f64)]) -> bool,
-    ) -> Vec<(BTreeMap<String, String>, f64)> {
+        mut done: impl FnMut(&[Sample]) -> bool,
+    ) -> Vec<Sample> {
         let deadline = Instant::now() + timeout;
         loop {
             let answer = self.query_samples(promql);
@@ -243,7 +243,7 @@ impl Drop for Prometheus {
 }
 
 /// One vector sample of an API answer as (labels, value).
-pub fn sample(value: &Value) -> Result<(BTreeMap<String, String>, f64), String> {
+pub fn sample(value: &Value) -> Result<Sample, String> {
     let labels = value["metric"]
         .as_object()
         .ok_or_else(|| format!("not a vector sample: {value}"))?
@@ -412,4 +412,45 @@ pub fn ops_exprs() -> Vec<OpsExpr> {
     let mut exprs = dashboard_exprs();
     exprs.extend(alert_exprs());
     exprs
+}
+
+/// The metrics docs/metrics.md lists (lines "- `dozvon_name{labels}` — …"), and which of them
+/// are histograms (listed under a "### Histograms" heading). Read once per test binary.
+pub fn documented_metrics() -> &'static (Vec<&'static str>, Vec<&'static str>) {
+    static METRICS: std::sync::OnceLock<(Vec<&'static str>, Vec<&'static str>)> =
+        std::sync::OnceLock::new();
+    METRICS.get_or_init(|| {
+        let path = repo_root().join("docs/metrics.md");
+        let text: &'static str = Box::leak(
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+                .into_boxed_str(),
+        );
+        let (mut all, mut histograms) = (Vec::new(), Vec::new());
+        let mut in_histograms = false;
+        for line in text.lines() {
+            if line.starts_with('#') {
+                in_histograms = line.starts_with("### Histograms");
+            }
+            let Some(rest) = line.strip_prefix("- `") else {
+                continue;
+            };
+            if !rest.starts_with("dozvon_") {
+                continue;
+            }
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            all.push(&rest[..end]);
+            if in_histograms {
+                histograms.push(&rest[..end]);
+            }
+        }
+        assert!(
+            all.len() >= 20,
+            "docs/metrics.md lists the metrics: {all:?}"
+        );
+        assert!(!histograms.is_empty(), "docs/metrics.md lists histograms");
+        (all, histograms)
+    })
 }
