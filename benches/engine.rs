@@ -136,7 +136,28 @@ fn state_per_lead() {
     drop(engine);
 }
 
-criterion_group!(benches, replay_json);
+/// The query API and state gauges scan the tracked leads: cost per lead of one scan.
+fn state_views(c: &mut Criterion) {
+    let config = Arc::new(Config::default());
+    let mut engine = Engine::new(config).expect("engine");
+    let merged = generate(&dataset_config()).into_time_ordered_events();
+    let mut findings = Vec::new();
+    let mut driver = Driver::new(&mut engine);
+    // All but the last day's worth of events: many leads are still in their dialing period.
+    for event in &merged[..merged.len() * 19 / 20] {
+        driver.feed(event, &mut findings);
+    }
+    let leads = engine.tracked_leads();
+    let mut group = c.benchmark_group("state_views");
+    group.throughput(Throughput::Elements(leads as u64));
+    group.bench_function("tenant_figures", |b| b.iter(|| engine.tenant_figures()));
+    group.bench_function("due_today", |b| {
+        b.iter(|| engine.due_today("default", None).map(|l| l.leads.len()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, replay_json, state_views);
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary only as a smoke test.

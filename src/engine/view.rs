@@ -6,12 +6,13 @@
 // dialing episode; it has *no attempt today* when, were the day to close now, §4.1 would emit
 // `no_attempts_today` (no attempt, and no touch where a touch satisfies the day).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::context::{ManagerScore, TenantContext};
+use super::interner::Symbol;
 use super::lead::{LeadState, Secs, SlaState, TimerKind};
 use super::tenant::TenantEngine;
 use crate::config::StageKind;
@@ -324,55 +325,42 @@ impl TenantEngine {
         }
     }
 
-    /// Leads due today that have no attempt yet (the `dozvon_leads_no_attempt_today` gauge).
-    pub fn no_attempt_today_count(&self, clock: Secs) -> usize {
-        let ctx = &self.ctx;
-        let today = Today::new(ctx, clock);
-        let touch_counts = ctx.rules.touch_satisfies_day;
-        self.leads
-            .iter()
-            .filter(|lead| {
-                today.due(ctx, lead).is_some()
-                    && lead.episode.is_some_and(|e| {
-                        let (attempts, touches) = today.counts(lead, e.start);
-                        attempts == 0 && !(touch_counts && touches > 0)
-                    })
-            })
-            .count()
-    }
-
-    /// Scorecards by manager id (`None`: leads and calls without a manager).
+    /// Scorecards by manager id (`None`: leads and calls without a manager). One scan of the
+    /// leads, accumulated by manager symbol; names are resolved at the end.
     pub fn scorecards(&self, clock: Secs) -> BTreeMap<Option<String>, Scorecard> {
         let ctx = &self.ctx;
         let today = Today::new(ctx, clock);
-        let mut cards: BTreeMap<Option<String>, Scorecard> = BTreeMap::new();
+        let mut by_symbol: HashMap<Symbol, Scorecard> = HashMap::new();
         for (manager, score) in ctx.scores() {
-            cards
-                .entry(ctx.name_of(manager))
-                .or_default()
-                .add_score(&score);
+            by_symbol.entry(manager).or_default().add_score(&score);
         }
         for (&manager, &n) in &ctx.outcomes.overturned_by_manager {
-            cards
-                .entry(ctx.name_of(manager))
-                .or_default()
-                .overturned_rejections += n;
+            by_symbol.entry(manager).or_default().overturned_rejections += n;
         }
         for lead in self.leads.iter() {
-            let (attempts, _) = today.counts(lead, 0);
+            let (attempts, touches) = today.counts(lead, 0);
             let due = today.due(ctx, lead).zip(lead.episode);
             if attempts == 0 && due.is_none() {
                 continue;
             }
-            let card = cards.entry(ctx.name_of(lead.manager)).or_default();
+            let card = by_symbol.entry(lead.manager).or_default();
             card.attempts_today += attempts;
             if let Some((_, episode)) = due {
                 card.leads_due_today += 1;
-                let (attempts, touches) = today.counts(lead, episode.start);
+                // Only the episode's part of today counts (it may have started today).
+                let (attempts, touches) = if episode.start > today.start {
+                    today.counts(lead, episode.start)
+                } else {
+                    (attempts, touches)
+                };
                 if attempts == 0 && !(ctx.rules.touch_satisfies_day && touches > 0) {
                     card.leads_no_attempt_today += 1;
                 }
             }
+        }
+        let mut cards: BTreeMap<Option<String>, Scorecard> = BTreeMap::new();
+        for (manager, card) in by_symbol {
+            cards.entry(ctx.name_of(manager)).or_default().add(&card);
         }
         cards
     }
