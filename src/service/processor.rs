@@ -22,7 +22,7 @@ use super::faults::Faults;
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::output::{self, Outputs, Source};
-use super::queries::{self, QueryInbox};
+use super::queries::{QueryInbox, StateRefresh};
 use super::restore::{self, Committed};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
@@ -136,10 +136,10 @@ pub struct Processor {
     error_log: LogLimiter,
     failures_in_a_row: u32,
     queries: QueryInbox,
-    state_refreshed: Option<Instant>,
+    state: StateRefresh,
 }
 
-/// How often the engine-state gauges are recomputed (a scan of every tracked lead).
+/// How often each task's leads are scanned for the engine-state gauges (one task at a time).
 const STATE_REFRESH: Duration = Duration::from_secs(5);
 
 /// What [`Processor::new`] needs.
@@ -197,7 +197,7 @@ impl Processor {
             error_log: LogLimiter::new(Duration::from_secs(5)),
             failures_in_a_row: 0,
             queries: setup.queries,
-            state_refreshed: None,
+            state: StateRefresh::new(STATE_REFRESH),
             config: setup.config,
         })
     }
@@ -515,13 +515,8 @@ impl Processor {
         self.stats.set_ready(ready);
         let configured: Vec<&str> = self.config.tenants.keys().map(String::as_str).collect();
         self.queries.answer_all(&self.tasks, ready, &configured);
-        if self
-            .state_refreshed
-            .is_none_or(|at| at.elapsed() >= STATE_REFRESH)
-        {
-            self.state_refreshed = Some(Instant::now());
-            self.stats
-                .set_state(&queries::snapshot(&self.tasks, wall_now()));
+        if let Some(snapshot) = self.state.turn(&self.tasks, wall_now()) {
+            self.stats.set_state(&snapshot);
         }
         let processing = &self.config.processing;
         let due = self.batch.records >= processing.max_batch

@@ -176,21 +176,25 @@ pub fn answer(
     }
 }
 
-/// The engine-state gauges: per tenant summed over the tasks, and each task's watermark lag.
-pub fn snapshot(tasks: &BTreeMap<i32, Task>, wall: Timestamp) -> StateSnapshot {
+/// The engine-state gauges: per tenant summed over the tasks' latest `figures` (each task is
+/// scanned on its own turn, see [`StateRefresh`]), and each task's watermark lag.
+pub fn snapshot(
+    tasks: &BTreeMap<i32, Task>,
+    figures: &BTreeMap<i32, Vec<TenantFigures>>,
+    wall: Timestamp,
+) -> StateSnapshot {
     let mut tenants: BTreeMap<String, TenantFigures> = BTreeMap::new();
     let mut watermark_lag = Vec::new();
     for (&partition, task) in tasks {
-        let engine = task.engine();
-        let clock = engine.clock();
+        let clock = task.engine().clock();
         if clock.millis() > 0 {
             let lag = (wall.millis() - clock.millis()) as f64 / 1000.0;
             watermark_lag.push((partition, lag));
         }
-        for figures in engine.tenant_figures() {
+        for figures in figures.get(&partition).into_iter().flatten() {
             match tenants.get_mut(&figures.tenant) {
                 None => {
-                    let mut figures = figures;
+                    let mut figures = figures.clone();
                     // Symbols are per engine: the per-manager view lives in the scorecards.
                     figures.outcomes.overturned_by_manager.clear();
                     tenants.insert(figures.tenant.clone(), figures);
@@ -212,8 +216,130 @@ pub fn snapshot(tasks: &BTreeMap<i32, Task>, wall: Timestamp) -> StateSnapshot {
     }
 }
 
+/// Spreads the scans behind the state gauges: one task per turn, every task once per
+/// `period`, so the processing thread never stalls for more than one partition's scan.
+#[derive(Debug)]
+pub struct StateRefresh {
+    period: Duration,
+    last: Option<(std::time::Instant, i32)>,
+    figures: BTreeMap<i32, Vec<TenantFigures>>,
+}
+
+impl StateRefresh {
+    pub fn new(period: Duration) -> Self {
+        StateRefresh {
+            period,
+            last: None,
+            figures: BTreeMap::new(),
+        }
+    }
+
+    /// Scans the next task when its turn has come; the new snapshot, if one was taken.
+    pub fn turn(&mut self, tasks: &BTreeMap<i32, Task>, wall: Timestamp) -> Option<StateSnapshot> {
+        let turns = u32::try_from(tasks.len().max(1)).unwrap_or(u32::MAX);
+        if self
+            .last
+            .is_some_and(|(at, _)| at.elapsed() < self.period / turns)
+        {
+            return None;
+        }
+        let after = self.last.map_or(i32::MIN, |(_, p)| p);
+        let next = tasks
+            .range(after.saturating_add(1)..)
+            .next()
+            .or_else(|| tasks.iter().next());
+        self.figures.retain(|p, _| tasks.contains_key(p));
+        if let Some((&partition, task)) = next {
+            self.figures
+                .insert(partition, task.engine().tenant_figures());
+            self.last = Some((std::time::Instant::now(), partition));
+        } else {
+            self.last = Some((std::time::Instant::now(), i32::MIN));
+        }
+        Some(snapshot(tasks, &self.figures, wall))
+    }
+}
+
 fn add_outcomes(sum: &mut QcOutcomes, other: &QcOutcomes) {
     sum.overturned += other.overturned;
     sum.confirmations += other.confirmations;
     sum.cold_base_transfers += other.cold_base_transfers;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::Engine;
+    use crate::model::LeadEvent;
+
+    /// A task whose engine tracks `leads` leads.
+    fn task(leads: usize) -> Task {
+        let mut engine = Engine::new(Arc::new(Config::default())).expect("engine");
+        let at = Timestamp::parse_rfc3339("2026-03-02T10:00:00+03:00").expect("time");
+        for i in 0..leads {
+            let event = LeadEvent {
+                event_id: Cow::Owned(format!("e{i}")),
+                tenant: None,
+                lead_id: Cow::Owned(format!("lead-{i}")),
+                occurred_at: at,
+                stage: Cow::Borrowed("NEW"),
+                manager_id: None,
+                created_at: None,
+                channel: None,
+                phone: None,
+                email: None,
+                rejection_reason: None,
+            };
+            engine.apply_lead_event(&event, &mut Vec::new());
+        }
+        Task::new(engine, Duration::from_secs(30), Instant::now())
+    }
+
+    fn tracked(snapshot: &StateSnapshot) -> usize {
+        snapshot.tenants.iter().map(|t| t.leads_tracked).sum()
+    }
+
+    #[test]
+    fn the_gauges_scan_one_task_per_turn() {
+        let wall = Timestamp::parse_rfc3339("2026-03-02T12:00:00Z").expect("time");
+        let mut tasks: BTreeMap<i32, Task> = [(0, task(1)), (3, task(10)), (5, task(100))]
+            .into_iter()
+            .collect();
+        let mut refresh = StateRefresh::new(Duration::ZERO);
+        let seen: Vec<usize> = (0..4)
+            .map(|_| tracked(&refresh.turn(&tasks, wall).expect("a turn")))
+            .collect();
+        // Partitions 0, 3 and 5 in turn, then 0 again (unchanged).
+        assert_eq!(seen, [1, 11, 111, 111]);
+        // A revoked task's figures go at the next turn.
+        tasks.remove(&5);
+        assert_eq!(tracked(&refresh.turn(&tasks, wall).expect("a turn")), 11);
+        // Within the period, no turn.
+        let mut slow = StateRefresh::new(Duration::from_secs(3600));
+        assert!(slow.turn(&tasks, wall).is_some());
+        assert!(slow.turn(&tasks, wall).is_none());
+    }
+
+    #[test]
+    fn answers_merge_the_tasks() {
+        let tasks: BTreeMap<i32, Task> = [(1, task(2)), (4, task(3))].into_iter().collect();
+        let lead = Question::Lead {
+            tenant: "default".into(),
+            lead_id: "lead-2".into(),
+        };
+        let answer = answer(&tasks, &lead, true, &[]);
+        assert_eq!(answer.partitions, [1, 4]);
+        assert!(answer.known_tenant && answer.ready);
+        assert!(matches!(answer.body, Body::Lead(Some(ref v)) if v.lead_id == "lead-2"));
+        let unknown = Question::Managers {
+            tenant: "nowhere".into(),
+        };
+        assert!(!super::answer(&tasks, &unknown, true, &[]).known_tenant);
+        assert!(super::answer(&tasks, &unknown, true, &["nowhere"]).known_tenant);
+    }
 }
