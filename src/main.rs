@@ -169,6 +169,44 @@ fn init_logging(default_level: &str, configured: Option<LogFormat>) {
     }
 }
 
+/// The demo's status page, API and metrics on `listen`; a port in use only costs the page.
+/// Bound and announced here, before the demo starts: the demo holds the stdout lock while it
+/// runs, so the server must never print.
+fn demo_server(
+    listen: std::net::SocketAddr,
+    stats: Arc<dozvon::service::ServiceStats>,
+    queries: dozvon::service::QueryClient,
+) -> impl std::future::Future<Output = Result<()>> + Send + 'static {
+    let bound = std::net::TcpListener::bind(listen).and_then(|listener| {
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    });
+    match &bound {
+        Ok(listener) => {
+            let shown = match listener.local_addr() {
+                Ok(address) if address.ip().is_unspecified() => {
+                    format!("127.0.0.1:{}", address.port())
+                }
+                Ok(address) => address.to_string(),
+                Err(_) => listen.to_string(),
+            };
+            println!("status page: http://{shown}/  (query API /api/v1/…, metrics /metrics)");
+        }
+        Err(error) => {
+            println!("no status page: cannot listen on {listen} ({error}); set [http] listen");
+        }
+    }
+    async move {
+        let Ok(listener) = bound else {
+            return std::future::pending().await;
+        };
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let tenants = vec![dozvon::model::DEFAULT_TENANT.to_owned()];
+        dozvon::http::serve(listener, stats, queries, tenants).await?;
+        Ok(())
+    }
+}
+
 /// Sets `stop` on SIGTERM or SIGINT.
 async fn stop_on_signal(stop: Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -329,9 +367,25 @@ fn run(command: Command) -> Result<ExitCode> {
                 options.generator.start,
                 seconds_per_day
             );
-            let report = until_signal(move |stop| {
-                dozvon::demo::run(&options, &config, &mut std::io::stdout().lock(), &stop)
-            })??;
+            let stats = Arc::new(dozvon::service::ServiceStats::new());
+            let (queries, inbox) = dozvon::service::queries::channel();
+            let service = dozvon::demo::DemoService {
+                stats: Arc::clone(&stats),
+                queries: inbox,
+            };
+            let server = demo_server(config.http.listen, stats, queries);
+            let report = until_signal_serving(
+                move |stop| {
+                    dozvon::demo::run(
+                        &options,
+                        &config,
+                        service,
+                        &mut std::io::stdout().lock(),
+                        &stop,
+                    )
+                },
+                server,
+            )??;
             println!(
                 "demo finished: {} records published, {} findings printed",
                 report.published, report.printed

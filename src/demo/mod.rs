@@ -32,6 +32,23 @@ use crate::service::{self, ServiceError, ServiceStats};
 /// Partitions of every demo topic.
 const PARTITIONS: i32 = 4;
 
+/// The service's side of the demo's HTTP endpoint (status page, API, metrics), served by the
+/// caller: the stats it renders and the inbox its questions arrive in.
+pub struct DemoService {
+    pub stats: Arc<ServiceStats>,
+    pub queries: service::QueryInbox,
+}
+
+impl Default for DemoService {
+    /// No HTTP endpoint: the asking side of the queries is dropped at once.
+    fn default() -> Self {
+        DemoService {
+            stats: Arc::new(ServiceStats::default()),
+            queries: service::queries::channel().1,
+        }
+    }
+}
+
 /// How the demo runs.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -78,6 +95,7 @@ pub struct DemoReport {
 pub fn run(
     options: &DemoOptions,
     config: &Config,
+    service: DemoService,
     out: &mut dyn Write,
     stop: &Arc<AtomicBool>,
 ) -> Result<DemoReport, DemoError> {
@@ -105,17 +123,13 @@ pub fn run(
     );
 
     let service_stop = Arc::new(AtomicBool::new(false));
-    let stats = Arc::new(ServiceStats::default());
+    let DemoService { stats, queries } = service;
     let service = {
         let config = Arc::new(config.clone());
         let (stop, stats) = (Arc::clone(&service_stop), Arc::clone(&stats));
         std::thread::Builder::new()
             .name("dozvon-service".to_owned())
-            .spawn(move || {
-                // The demo serves no query API: the asking side is dropped at once.
-                let (_, inbox) = service::queries::channel();
-                service::run_blocking(config, stop, stats, inbox)
-            })
+            .spawn(move || service::run_blocking(config, stop, stats, queries))
             .map_err(|e| DemoError::Thread(e.to_string()))?
     };
     let publisher = {

@@ -513,7 +513,9 @@ impl Processor {
         let ready =
             !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
         self.stats.set_ready(ready);
-        let configured: Vec<&str> = self.config.tenants.keys().map(String::as_str).collect();
+        let configured: Vec<&str> = std::iter::once(crate::model::DEFAULT_TENANT)
+            .chain(self.config.tenants.keys().map(String::as_str))
+            .collect();
         self.queries.answer_all(&self.tasks, ready, &configured);
         if let Some(snapshot) = self.state.turn(&self.tasks, wall_now()) {
             self.stats.set_state(&snapshot);
