@@ -167,6 +167,11 @@ impl TenantContext {
         })
     }
 
+    /// Replaces every scorecard (restoring state).
+    pub fn set_scores(&mut self, scores: Vec<(Symbol, ManagerScore)>) {
+        *self.scores.get_mut() = scores.into_iter().collect();
+    }
+
     /// Every scorecard, by manager symbol.
     pub fn scores(&self) -> Vec<(Symbol, ManagerScore)> {
         self.scores

@@ -36,7 +36,15 @@ impl Seen {
             at,
         }
     }
-    fn tagged(&self) -> u64 {
+    /// A seen entry from [`Seen::tagged`] and its time (restoring state).
+    pub fn from_tagged(tagged: u64, at: Secs) -> Self {
+        Seen {
+            tagged_hash: [tagged as u32, (tagged >> 32) as u32],
+            at,
+        }
+    }
+    /// The id hash with the flag bits (what the changelog stores).
+    pub fn tagged(&self) -> u64 {
         u64::from(self.tagged_hash[0]) | (u64::from(self.tagged_hash[1]) << 32)
     }
     pub fn flags(&self) -> u8 {

@@ -16,6 +16,7 @@ mod interner;
 mod lead;
 mod pending;
 mod rules;
+mod snapshot;
 mod table;
 mod tenant;
 mod timers;
@@ -26,13 +27,14 @@ use std::sync::Arc;
 
 pub use context::QcOutcomes;
 pub use ids::finding_id;
+pub use lead::{Episode, Secs, SlaState};
+pub use snapshot::{LeadRecord, PendingRecord, StateChange, TenantRecord};
 pub use view::{DayView, Deadlines, DueLead, DueList, EpisodeView, LeadView, Scorecard};
 
 use crate::calendar::{BusinessCalendar, CalendarError};
 use crate::config::Config;
 use crate::model::{CallRecord, Finding, LeadEvent, Timestamp};
 use context::TenantContext;
-use lead::Secs;
 use tenant::TenantEngine;
 
 /// What became of an input record.
@@ -88,6 +90,8 @@ pub struct Engine {
     tenant_index: HashMap<Box<str>, usize>,
     clock: Secs,
     stats: EngineStats,
+    /// Changes are recorded for the changelog.
+    tracking: bool,
 }
 
 impl Engine {
@@ -99,6 +103,7 @@ impl Engine {
             tenant_index: HashMap::new(),
             clock: 0,
             stats: EngineStats::default(),
+            tracking: false,
         };
         let names: Vec<String> = std::iter::once(crate::model::DEFAULT_TENANT.to_owned())
             .chain(engine.config.tenants.keys().cloned())
@@ -143,7 +148,11 @@ impl Engine {
             self.config.state.terminal_retention,
             self.config.state.idle_retention,
         );
-        self.tenants.push(TenantEngine::new(ctx));
+        let mut tenant = TenantEngine::new(ctx);
+        if self.tracking {
+            tenant.track_changes();
+        }
+        self.tenants.push(tenant);
         let slot = self.tenants.len() - 1;
         self.tenant_index.insert(name.into(), slot);
         Ok(slot)
@@ -212,6 +221,50 @@ impl Engine {
             tenant.advance(until.saturating_add(1), &mut self.stats, out);
         }
         self.clock = self.clock.max(until);
+    }
+
+    /// Records what changes from now on, for [`Engine::take_changes`] (the changelog).
+    pub fn track_changes(&mut self) {
+        self.tracking = true;
+        for tenant in &mut self.tenants {
+            tenant.track_changes();
+        }
+    }
+
+    /// What changed since the last call (with [`Engine::track_changes`]): per tenant, evicted
+    /// leads, then the changed leads' current state, then the tenant's counters.
+    pub fn take_changes(&mut self, out: &mut Vec<StateChange>) {
+        for tenant in &mut self.tenants {
+            tenant.take_changes(out);
+        }
+    }
+
+    /// The whole state: every lead and every tenant's counters.
+    pub fn export(&self, out: &mut Vec<StateChange>) {
+        for tenant in &self.tenants {
+            tenant.export(out);
+        }
+    }
+
+    /// Restores one changelog entry into this engine (before any input is applied; the clock
+    /// is restored separately with [`Engine::advance_clock`], which fires nothing a restored
+    /// deadline has not already passed). A later entry of the same lead replaces the earlier.
+    pub fn restore(&mut self, change: &StateChange) -> Result<(), EngineError> {
+        match change {
+            StateChange::Lead(record) => {
+                let slot = self.tenant_slot(&record.tenant)?;
+                self.tenants[slot].restore_lead(record);
+            }
+            StateChange::Tenant(record) => {
+                let slot = self.tenant_slot(&record.tenant)?;
+                self.tenants[slot].restore_tenant(record);
+            }
+            StateChange::Forget { tenant, lead_id } => {
+                let slot = self.tenant_slot(tenant)?;
+                self.tenants[slot].forget(lead_id);
+            }
+        }
+        Ok(())
     }
 
     /// The clock as last advanced.

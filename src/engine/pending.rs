@@ -57,4 +57,9 @@ impl PendingQueue {
     pub fn len(&self) -> usize {
         self.heap.len()
     }
+
+    /// The waiting events, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &PendingEvent> {
+        self.heap.iter().map(|Reverse(e)| e)
+    }
 }

@@ -94,6 +94,17 @@ impl LeadTable {
         self.index.len()
     }
 
+    /// The occupied slots, in slot order.
+    pub fn slots(&self) -> impl Iterator<Item = u32> + '_ {
+        self.chunks.iter().enumerate().flat_map(|(c, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .filter(|(_, lead)| lead.is_some())
+                .map(move |(i, _)| (c * CHUNK + i) as u32)
+        })
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &LeadState> {
         self.chunks.iter().flatten().filter_map(Option::as_ref)
     }

@@ -5,6 +5,7 @@ use super::ids::{DedupSpace, dedup_hash};
 use super::lead::{LeadState, Secs, Seen, TimerKind, flag};
 use super::pending::{PendingEvent, PendingQueue};
 use super::rules::{self, CallFacts};
+use super::snapshot::Changes;
 use super::table::LeadTable;
 use super::timers::TimerQueue;
 use super::{Applied, EngineStats};
@@ -15,8 +16,10 @@ use crate::model::{CallRecord, Direction, Disposition, Finding, LeadEvent};
 pub struct TenantEngine {
     pub ctx: TenantContext,
     pub leads: LeadTable,
-    timers: TimerQueue,
-    pending: PendingQueue,
+    pub(super) timers: TimerQueue,
+    pub(super) pending: PendingQueue,
+    /// What changed since the changelog last took it (`None`: not recorded).
+    pub(super) changes: Option<Changes>,
 }
 
 impl TenantEngine {
@@ -26,6 +29,7 @@ impl TenantEngine {
             leads: LeadTable::default(),
             timers: TimerQueue::default(),
             pending: PendingQueue::default(),
+            changes: None,
         }
     }
 
@@ -147,7 +151,14 @@ impl TenantEngine {
             stats.duplicates += 1;
             return None;
         }
+        self.touch(slot);
         Some((slot, id_hash))
+    }
+
+    fn touch(&mut self, slot: u32) {
+        if let Some(changes) = &mut self.changes {
+            changes.touch(slot);
+        }
     }
 
     fn arm_evict(&mut self, slot: u32) {
@@ -189,6 +200,7 @@ impl TenantEngine {
         }
         lead.pending_events = lead.pending_events.saturating_sub(1);
         rules::on_lead_event(&mut self.ctx, lead, &event, out);
+        self.touch(event.slot);
         self.arm_evict(event.slot);
     }
 
@@ -202,6 +214,9 @@ impl TenantEngine {
         if !self.timers.is_due(&entry, lead) {
             return;
         }
+        if let Some(changes) = &mut self.changes {
+            changes.touch(entry.slot);
+        }
         match entry.kind {
             TimerKind::DayClose => rules::on_day_close(&self.ctx, lead, entry.at, out),
             TimerKind::FirstCallSla => rules::on_sla_deadline(&self.ctx, lead, out),
@@ -209,6 +224,9 @@ impl TenantEngine {
             TimerKind::Evict => {
                 let due = evict_due(&self.ctx, lead);
                 if due <= entry.at && lead.pending_events == 0 {
+                    if let Some(changes) = &mut self.changes {
+                        changes.forget(&lead.lead_id);
+                    }
                     self.leads.remove(entry.slot);
                     stats.evicted_leads += 1;
                     return;

@@ -1,0 +1,310 @@
+//! Engine state as plain records (strings, not symbols) for the changelog: what changed since
+//! the last commit, a full export, and restoring records into a fresh engine.
+//
+// A lead's record carries everything the rules read (stage, episode, SLA, stale bookkeeping,
+// deadlines, the seen calls and events, its lead events still waiting for the watermark).
+// Derived things are rebuilt on restore: stage kinds from the configuration (so a changed
+// stage mapping applies to restored leads), timer queue entries from the deadlines, slots and
+// generations. A tenant's record carries its QC outcomes and manager scorecards.
+
+use std::collections::{HashMap, HashSet};
+
+use super::context::{ManagerScore, QcOutcomes};
+use super::interner::Symbol;
+use super::lead::{Episode, LeadState, Secs, Seen, SlaState, StageState, TimerKind};
+use super::pending::PendingEvent;
+use super::tenant::TenantEngine;
+
+/// One lead's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeadRecord {
+    pub tenant: String,
+    pub lead_id: String,
+    pub stage: Option<String>,
+    pub manager: Option<String>,
+    pub channel: Option<String>,
+    pub rejected_by: Option<String>,
+    pub episode: Option<Episode>,
+    pub sla: SlaState,
+    pub stage_activity: Secs,
+    pub stale_basis: Secs,
+    pub stale_reported_for: Secs,
+    pub last_seen: Secs,
+    /// Per timer kind (day close, first-call SLA, stale check, eviction); 0 = none.
+    pub deadlines: [Secs; TimerKind::COUNT],
+    /// Calls and lead events seen: (id hash with the flag bits, event time).
+    pub seen: Vec<(u64, Secs)>,
+    pub pending: Vec<PendingRecord>,
+}
+
+/// A lead event waiting for the watermark.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingRecord {
+    pub at: Secs,
+    pub event_id: String,
+    pub stage: String,
+    pub manager: Option<String>,
+    pub channel: Option<String>,
+    /// 0 when the record had none.
+    pub created_at: Secs,
+    pub rejection_reason: Option<String>,
+}
+
+/// One tenant's counters that outlive its leads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub tenant: String,
+    pub overturned: u64,
+    pub confirmations: u64,
+    pub cold_base_transfers: u64,
+    /// By the manager who rejected (`None`: no manager).
+    pub overturned_by_manager: Vec<(Option<String>, u32)>,
+    pub scores: Vec<(Option<String>, ManagerScore)>,
+}
+
+/// A changelog entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateChange {
+    Lead(Box<LeadRecord>),
+    Tenant(TenantRecord),
+    /// The lead was evicted: its record is gone.
+    Forget {
+        tenant: String,
+        lead_id: String,
+    },
+}
+
+/// What changed in a tenant since the changes were last taken.
+#[derive(Debug, Default)]
+pub struct Changes {
+    dirty: HashSet<u32>,
+    forgotten: Vec<Box<str>>,
+}
+
+impl Changes {
+    pub fn touch(&mut self, slot: u32) {
+        self.dirty.insert(slot);
+    }
+
+    pub fn forget(&mut self, lead_id: &str) {
+        self.forgotten.push(lead_id.into());
+    }
+
+    fn is_empty(&self) -> bool {
+        self.dirty.is_empty() && self.forgotten.is_empty()
+    }
+}
+
+impl TenantEngine {
+    fn name(&self, symbol: Symbol) -> Option<String> {
+        self.ctx.name_of(symbol)
+    }
+
+    fn pending_record(&self, event: &PendingEvent) -> PendingRecord {
+        PendingRecord {
+            at: event.at,
+            event_id: event.event_id.to_string(),
+            stage: self.name(event.stage).unwrap_or_default(),
+            manager: self.name(event.manager),
+            channel: self.name(event.channel),
+            created_at: event.created_at,
+            rejection_reason: event.rejection_reason.as_deref().map(str::to_owned),
+        }
+    }
+
+    fn lead_record(&self, lead: &LeadState, pending: &[&PendingEvent]) -> LeadRecord {
+        LeadRecord {
+            tenant: self.ctx.name.to_string(),
+            lead_id: lead.lead_id.to_string(),
+            stage: lead.stage.and_then(|s| self.name(s.stage)),
+            manager: self.name(lead.manager),
+            channel: self.name(lead.channel),
+            rejected_by: self.name(lead.rejected_by),
+            episode: lead.episode,
+            sla: lead.sla,
+            stage_activity: lead.stage_activity,
+            stale_basis: lead.stale_basis,
+            stale_reported_for: lead.stale_reported_for,
+            last_seen: lead.last_seen,
+            deadlines: lead.deadlines,
+            seen: lead.seen.iter().map(|s| (s.tagged(), s.at)).collect(),
+            pending: pending.iter().map(|e| self.pending_record(e)).collect(),
+        }
+    }
+
+    fn tenant_record(&self) -> TenantRecord {
+        let outcomes = &self.ctx.outcomes;
+        let mut overturned_by_manager: Vec<(Option<String>, u32)> = outcomes
+            .overturned_by_manager
+            .iter()
+            .map(|(&m, &n)| (self.name(m), n))
+            .collect();
+        overturned_by_manager.sort();
+        let mut scores: Vec<(Option<String>, ManagerScore)> = self
+            .ctx
+            .scores()
+            .into_iter()
+            .map(|(m, score)| (self.name(m), score))
+            .collect();
+        scores.sort_by(|a, b| a.0.cmp(&b.0));
+        TenantRecord {
+            tenant: self.ctx.name.to_string(),
+            overturned: outcomes.overturned,
+            confirmations: outcomes.confirmations,
+            cold_base_transfers: outcomes.cold_base_transfers,
+            overturned_by_manager,
+            scores,
+        }
+    }
+
+    /// Pending events of the leads in `slots`, by slot (current generation only).
+    fn pending_by_slot(&self, wanted: impl Fn(u32) -> bool) -> HashMap<u32, Vec<&PendingEvent>> {
+        let mut by_slot: HashMap<u32, Vec<&PendingEvent>> = HashMap::new();
+        for event in self.pending.iter() {
+            let current = self
+                .leads
+                .get(event.slot)
+                .is_some_and(|l| l.generation == event.generation);
+            if current && wanted(event.slot) {
+                by_slot.entry(event.slot).or_default().push(event);
+            }
+        }
+        for events in by_slot.values_mut() {
+            events.sort();
+        }
+        by_slot
+    }
+
+    /// Starts recording changes (the service's changelog; replay does without).
+    pub fn track_changes(&mut self) {
+        self.changes.get_or_insert_with(Changes::default);
+    }
+
+    /// The changes since the last call: forgotten leads first, then the changed leads' current
+    /// state, then the tenant record if anything changed.
+    pub fn take_changes(&mut self, out: &mut Vec<StateChange>) {
+        let Some(changes) = self.changes.take() else {
+            return;
+        };
+        self.changes = Some(Changes::default());
+        if changes.is_empty() {
+            return;
+        }
+        for lead_id in &changes.forgotten {
+            out.push(StateChange::Forget {
+                tenant: self.ctx.name.to_string(),
+                lead_id: lead_id.to_string(),
+            });
+        }
+        let pending = self.pending_by_slot(|slot| changes.dirty.contains(&slot));
+        let mut slots: Vec<u32> = changes.dirty.into_iter().collect();
+        slots.sort_unstable();
+        for slot in slots {
+            if let Some(lead) = self.leads.get(slot) {
+                let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
+                out.push(StateChange::Lead(Box::new(self.lead_record(lead, events))));
+            }
+        }
+        out.push(StateChange::Tenant(self.tenant_record()));
+    }
+
+    /// Every lead and the tenant record.
+    pub fn export(&self, out: &mut Vec<StateChange>) {
+        let pending = self.pending_by_slot(|_| true);
+        for slot in self.leads.slots() {
+            if let Some(lead) = self.leads.get(slot) {
+                let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
+                out.push(StateChange::Lead(Box::new(self.lead_record(lead, events))));
+            }
+        }
+        out.push(StateChange::Tenant(self.tenant_record()));
+    }
+
+    /// Restores one lead (replacing any state of the same lead id).
+    pub fn restore_lead(&mut self, record: &LeadRecord) {
+        // An earlier record of the lead: drop it with its queued events (new generation).
+        self.forget(&record.lead_id);
+        let (slot, _) = self.leads.get_or_insert(&record.lead_id);
+        let interner = &mut self.ctx.interner;
+        let stage = record.stage.as_deref().map(|stage| StageState {
+            kind: self.ctx.stages.kind(stage),
+            stage: interner.intern(stage),
+        });
+        let manager = interner.intern_opt(record.manager.as_deref());
+        let channel = interner.intern_opt(record.channel.as_deref());
+        let rejected_by = interner.intern_opt(record.rejected_by.as_deref());
+        let pending: Vec<PendingEvent> = record
+            .pending
+            .iter()
+            .map(|p| PendingEvent {
+                at: p.at,
+                event_id: p.event_id.as_str().into(),
+                slot,
+                generation: 0, // set below
+                stage: interner.intern(&p.stage),
+                kind: self.ctx.stages.kind(&p.stage),
+                manager: interner.intern_opt(p.manager.as_deref()),
+                channel: interner.intern_opt(p.channel.as_deref()),
+                created_at: p.created_at,
+                rejection_reason: p.rejection_reason.as_deref().map(Into::into),
+            })
+            .collect();
+        let Some(lead) = self.leads.get_mut(slot) else {
+            return; // unreachable: the slot was just resolved
+        };
+        lead.stage = stage;
+        lead.manager = manager;
+        lead.channel = channel;
+        lead.rejected_by = rejected_by;
+        lead.episode = record.episode;
+        lead.sla = record.sla;
+        lead.stage_activity = record.stage_activity;
+        lead.stale_basis = record.stale_basis;
+        lead.stale_reported_for = record.stale_reported_for;
+        lead.last_seen = record.last_seen;
+        lead.deadlines = record.deadlines;
+        lead.queued = [0; TimerKind::COUNT];
+        lead.seen = record
+            .seen
+            .iter()
+            .map(|&(tagged, at)| Seen::from_tagged(tagged, at))
+            .collect();
+        lead.pending_events = u16::try_from(pending.len()).unwrap_or(u16::MAX);
+        let generation = lead.generation;
+        self.timers.sync(slot, lead);
+        for mut event in pending {
+            event.generation = generation;
+            self.pending.push(event);
+        }
+    }
+
+    /// Forgets a lead (a changelog tombstone), with its waiting lead events.
+    pub fn forget(&mut self, lead_id: &str) {
+        if let Some(slot) = self.leads.get_slot(lead_id) {
+            // Queued timers and pending events of the old generation are ignored when popped.
+            self.leads.remove(slot);
+        }
+    }
+
+    /// Restores the tenant's counters (replacing them).
+    pub fn restore_tenant(&mut self, record: &TenantRecord) {
+        let interner = &mut self.ctx.interner;
+        let overturned_by_manager = record
+            .overturned_by_manager
+            .iter()
+            .map(|(m, n)| (interner.intern_opt(m.as_deref()), *n))
+            .collect();
+        let scores: Vec<(Symbol, ManagerScore)> = record
+            .scores
+            .iter()
+            .map(|(m, score)| (interner.intern_opt(m.as_deref()), *score))
+            .collect();
+        self.ctx.outcomes = QcOutcomes {
+            overturned_by_manager,
+            overturned: record.overturned,
+            confirmations: record.confirmations,
+            cold_base_transfers: record.cold_base_transfers,
+        };
+        self.ctx.set_scores(scores);
+    }
+}
