@@ -14,6 +14,7 @@
 
 pub mod admin;
 pub mod calendar;
+pub mod changelog;
 pub mod codec;
 pub mod config;
 pub mod demo;

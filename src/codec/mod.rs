@@ -16,7 +16,7 @@ mod json;
 mod json_fast;
 #[cfg(test)]
 mod json_fast_tests;
-mod schema;
+pub(crate) mod schema;
 
 pub use container::{
     CONTAINER_MAGIC, is_avro_container, read_calls_container, read_leads_container,

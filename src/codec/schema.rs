@@ -74,7 +74,7 @@ fn compile(schema: &'static Schema) -> Compiled {
 /// apache_avro strips `logicalType` but leaves `{"type":"long"}` where the spec's [PRIMITIVES]
 /// rule (and Java's `SchemaNormalization`) produce `"long"`. Names cannot contain `{`, so the
 /// replacement cannot touch anything else.
-fn spec_canonical_form(library_form: &str) -> String {
+pub(crate) fn spec_canonical_form(library_form: &str) -> String {
     const PRIMITIVES: [&str; 8] = [
         "null", "boolean", "int", "long", "float", "double", "bytes", "string",
     ];

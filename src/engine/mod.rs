@@ -25,7 +25,7 @@ mod view;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-pub use context::QcOutcomes;
+pub use context::{ManagerScore, QcOutcomes};
 pub use ids::finding_id;
 pub use lead::{Episode, Secs, SlaState};
 pub use snapshot::{LeadRecord, PendingRecord, StateChange, TenantRecord};

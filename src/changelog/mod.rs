@@ -1,0 +1,171 @@
+//! The changelog format (issue 4): engine state records as Kafka keys and values.
+//
+// Key: a kind byte (`L` lead, `T` tenant), the tenant's length as an Avro long, the tenant,
+// then the lead id (`L` only) — unique per lead, stable, and never mistaken for the tenant's
+// record. Value: Avro single-object encoding (0xC3 0x01, the schema's CRC-64-AVRO fingerprint,
+// little-endian, then the datum) of `schemas/lead_state.avsc` or `schemas/tenant_state.avsc`.
+// The fingerprint is the format's version: a reader knows the fingerprints of every schema
+// version it can read and refuses others with a message, never guessing. A forgotten
+// (evicted) lead is a tombstone: its key with no value.
+
+mod binary;
+mod records;
+
+use std::sync::LazyLock;
+
+use apache_avro::Schema;
+
+use crate::codec::schema::{rabin_fingerprint, spec_canonical_form};
+use crate::engine::StateChange;
+use binary::{Reader, Writer};
+
+/// Why a changelog record could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ChangelogError {
+    #[error("changelog key: {0}")]
+    Key(String),
+    #[error("changelog value is not Avro single-object encoded (no 0xC3 0x01 header)")]
+    NotSingleObject,
+    #[error(
+        "changelog value written with schema fingerprint {fingerprint:#018x}, which this \
+         dozvon does not know (a newer version wrote it?); refusing to guess"
+    )]
+    UnknownSchema { fingerprint: u64 },
+    #[error("changelog key says {key} but the value is a {value}")]
+    Mismatch {
+        key: &'static str,
+        value: &'static str,
+    },
+    #[error("changelog field {field} at byte {offset}: {reason}")]
+    Field {
+        field: &'static str,
+        offset: usize,
+        reason: String,
+    },
+    #[error("changelog value has {extra} bytes after the record")]
+    TrailingBytes { extra: usize },
+}
+
+const LEAD_SCHEMA: &str = include_str!("../../schemas/lead_state.avsc");
+const TENANT_SCHEMA: &str = include_str!("../../schemas/tenant_state.avsc");
+
+/// The fingerprint of an embedded schema's canonical form.
+fn fingerprint_of(source: &str) -> u64 {
+    match Schema::parse_str(source) {
+        Ok(schema) => rabin_fingerprint(spec_canonical_form(&schema.canonical_form()).as_bytes()),
+        // Unreachable: the embedded schemas parse (unit-tested); 0 matches no record.
+        Err(_) => 0,
+    }
+}
+
+static LEAD_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| fingerprint_of(LEAD_SCHEMA));
+static TENANT_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| fingerprint_of(TENANT_SCHEMA));
+
+/// The current schema versions: (what, schema JSON, fingerprint).
+pub fn schemas() -> [(&'static str, &'static str, u64); 2] {
+    [
+        ("lead", LEAD_SCHEMA, *LEAD_FINGERPRINT),
+        ("tenant", TENANT_SCHEMA, *TENANT_FINGERPRINT),
+    ]
+}
+
+fn key(kind: u8, tenant: &str, lead_id: Option<&str>) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.bytes.push(kind);
+    w.string(tenant);
+    if let Some(lead_id) = lead_id {
+        w.bytes.extend_from_slice(lead_id.as_bytes());
+    }
+    w.bytes
+}
+
+fn framed(fingerprint: u64, write: impl FnOnce(&mut Writer)) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.bytes.extend_from_slice(&[0xC3, 0x01]);
+    w.bytes.extend_from_slice(&fingerprint.to_le_bytes());
+    write(&mut w);
+    w.bytes
+}
+
+/// A change as a Kafka record: key and value (`None`: a tombstone).
+pub fn encode(change: &StateChange) -> (Vec<u8>, Option<Vec<u8>>) {
+    match change {
+        StateChange::Lead(lead) => (
+            key(b'L', &lead.tenant, Some(&lead.lead_id)),
+            Some(framed(*LEAD_FINGERPRINT, |w| records::write_lead(w, lead))),
+        ),
+        StateChange::Tenant(tenant) => (
+            key(b'T', &tenant.tenant, None),
+            Some(framed(*TENANT_FINGERPRINT, |w| {
+                records::write_tenant(w, tenant)
+            })),
+        ),
+        StateChange::Forget { tenant, lead_id } => (key(b'L', tenant, Some(lead_id)), None),
+    }
+}
+
+/// A Kafka record of the changelog back as a change.
+pub fn decode(key_bytes: &[u8], value: Option<&[u8]>) -> Result<StateChange, ChangelogError> {
+    let (&kind, rest) = key_bytes
+        .split_first()
+        .ok_or_else(|| ChangelogError::Key("empty".to_owned()))?;
+    let mut r = Reader::new(rest);
+    let tenant = r
+        .string("key.tenant")
+        .map_err(|e| ChangelogError::Key(e.to_string()))?;
+    let lead_id = std::str::from_utf8(&rest[r.at..])
+        .map_err(|e| ChangelogError::Key(format!("lead id is not UTF-8: {e}")))?
+        .to_owned();
+    let Some(value) = value else {
+        return match kind {
+            b'L' => Ok(StateChange::Forget { tenant, lead_id }),
+            _ => Err(ChangelogError::Key(format!(
+                "a tombstone for record kind {kind:#04x}"
+            ))),
+        };
+    };
+    let Some((header, datum)) = value.split_at_checked(10) else {
+        return Err(ChangelogError::NotSingleObject);
+    };
+    if header[..2] != [0xC3, 0x01] {
+        return Err(ChangelogError::NotSingleObject);
+    }
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&header[2..]);
+    let fingerprint = u64::from_le_bytes(fingerprint);
+    let mut r = Reader::new(datum);
+    let change = if fingerprint == *LEAD_FINGERPRINT {
+        let lead = records::read_lead(&mut r)?;
+        if kind != b'L' || lead.tenant != tenant || lead.lead_id != lead_id {
+            return Err(ChangelogError::Mismatch {
+                key: key_kind(kind),
+                value: "lead",
+            });
+        }
+        StateChange::Lead(Box::new(lead))
+    } else if fingerprint == *TENANT_FINGERPRINT {
+        let record = records::read_tenant(&mut r)?;
+        if kind != b'T' || record.tenant != tenant {
+            return Err(ChangelogError::Mismatch {
+                key: key_kind(kind),
+                value: "tenant",
+            });
+        }
+        StateChange::Tenant(record)
+    } else {
+        return Err(ChangelogError::UnknownSchema { fingerprint });
+    };
+    r.finish()?;
+    Ok(change)
+}
+
+fn key_kind(kind: u8) -> &'static str {
+    match kind {
+        b'L' => "lead",
+        b'T' => "tenant",
+        _ => "an unknown kind",
+    }
+}
+
+#[cfg(test)]
+mod tests;
