@@ -150,7 +150,9 @@ fn state_views(c: &mut Criterion) {
     let leads = engine.tracked_leads();
     let mut group = c.benchmark_group("state_views");
     group.throughput(Throughput::Elements(leads as u64));
-    group.bench_function("tenant_figures", |b| b.iter(|| engine.tenant_figures()));
+    group.bench_function("tenant_figures", |b| {
+        b.iter(|| engine.tenant_figures(engine.clock()))
+    });
     group.bench_function("due_today", |b| {
         b.iter(|| engine.due_today("default", None).map(|l| l.leads.len()))
     });

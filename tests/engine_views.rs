@@ -229,7 +229,7 @@ fn who_is_due_and_who_is_not() {
     assert_eq!((m.attempts_today, m.touches), (1, 1));
     let n = &cards[&Some("N".to_owned())];
     assert_eq!((n.leads_due_today, n.leads_no_attempt_today), (1, 1));
-    let figures = engine.tenant_figures();
+    let figures = engine.tenant_figures(engine.clock());
     let default = figures
         .iter()
         .find(|f| f.tenant == "default")
@@ -261,4 +261,33 @@ fn a_late_call_that_retracts_a_day_counts_it_compliant() {
     let view = engine.lead_view("default", "L").expect("lead L");
     let tuesday = &view.episode.expect("episode").days[1];
     assert_eq!((tuesday.attempts, tuesday.status), (3, "compliant"));
+}
+
+#[test]
+fn a_retraction_after_reassignment_credits_the_manager_who_was_judged() {
+    let mut events = spec7();
+    // Wednesday morning the lead goes to manager N (same stage: a reassignment).
+    events.push(stage("r1", "L", "N", "2026-03-04T09:00:00+03:00", "NEW"));
+    let mut engine = engine_at(&events, "2026-03-04T10:00:00+03:00");
+    assert_eq!(
+        engine
+            .lead_view("default", "L")
+            .and_then(|v| v.manager_id)
+            .as_deref(),
+        Some("N")
+    );
+    feed(
+        &mut engine,
+        &[attempt("c6", "L", "2026-03-03T17:00:00+03:00")],
+        "2026-03-04T10:00:00+03:00",
+    );
+    let cards = engine.scorecards("default");
+    let m = &cards[&Some("M".to_owned())];
+    assert_eq!((m.days_judged, m.days_compliant), (2, 2), "{cards:?}");
+    assert_eq!(m.violations.get("retraction"), Some(&1));
+    let n = cards
+        .get(&Some("N".to_owned()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!((n.days_judged, n.days_compliant), (0, 0), "{cards:?}");
 }

@@ -37,6 +37,7 @@ pub fn write_lead(w: &mut Writer, lead: &LeadRecord) {
     w.optional_string(lead.manager.as_deref());
     w.optional_string(lead.channel.as_deref());
     w.optional_string(lead.rejected_by.as_deref());
+    w.optional_string(lead.judged_by.as_deref());
     match &lead.episode {
         None => w.long(0),
         Some(e) => {
@@ -89,6 +90,7 @@ pub fn read_lead(r: &mut Reader<'_>) -> Result<LeadRecord, ChangelogError> {
     let manager = r.optional_string("manager")?;
     let channel = r.optional_string("channel")?;
     let rejected_by = r.optional_string("rejected_by")?;
+    let judged_by = r.optional_string("judged_by")?;
     let episode = match r.branch("episode", 2)? {
         0 => None,
         _ => Some(Episode {
@@ -149,6 +151,7 @@ pub fn read_lead(r: &mut Reader<'_>) -> Result<LeadRecord, ChangelogError> {
         manager,
         channel,
         rejected_by,
+        judged_by,
         episode,
         sla,
         stage_activity,

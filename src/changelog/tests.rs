@@ -94,11 +94,11 @@ fn the_bytes_follow_the_schemas() {
                     fields[1],
                     ("lead_id".into(), Value::String(lead.lead_id.clone()))
                 );
-                let Value::Array(seen) = &fields[13].1 else {
-                    panic!("seen is an array: {:?}", fields[13]);
+                let Value::Array(seen) = &fields[14].1 else {
+                    panic!("seen is an array: {:?}", fields[14]);
                 };
                 assert_eq!(seen.len(), lead.seen.len());
-                let Value::Array(pending) = &fields[14].1 else {
+                let Value::Array(pending) = &fields[15].1 else {
                     panic!("pending is an array");
                 };
                 assert_eq!(pending.len(), lead.pending.len());

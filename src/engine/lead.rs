@@ -119,6 +119,9 @@ pub struct LeadState {
     pub channel: Symbol,
     /// The manager who moved the lead into a rejected stage (for overturned rejections).
     pub rejected_by: Symbol,
+    /// The manager the latest daily judgment or SLA breach was scored against; a retraction
+    /// credits the same scorecard even if the lead was reassigned since.
+    pub judged_by: Symbol,
     pub episode: Option<Episode>,
     pub sla: SlaState,
     /// Latest creation or stage-change time applied (lead events are applied in time order).
@@ -149,6 +152,7 @@ impl LeadState {
             manager: Symbol::NONE,
             channel: Symbol::NONE,
             rejected_by: Symbol::NONE,
+            judged_by: Symbol::NONE,
             episode: None,
             sla: SlaState::NotApplicable,
             stage_activity: 0,

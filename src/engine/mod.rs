@@ -315,24 +315,52 @@ impl Engine {
 
     /// The leads due today in `tenant`, today being the local date of the clock (query API).
     pub fn due_today(&self, tenant: &str, manager: Option<&str>) -> Option<DueList> {
-        Some(self.tenant(tenant)?.due_today(self.clock, manager))
+        self.due_today_at(tenant, manager, self.clock())
+    }
+
+    /// [`Engine::due_today`] with today taken from `at` (or the clock, if later): the engines
+    /// of several partitions answer for one date.
+    pub fn due_today_at(
+        &self,
+        tenant: &str,
+        manager: Option<&str>,
+        at: Timestamp,
+    ) -> Option<DueList> {
+        Some(
+            self.tenant(tenant)?
+                .due_today(self.today_clock(at), manager),
+        )
     }
 
     /// Manager scorecards of `tenant` (query API), keyed by manager id.
     pub fn scorecards(&self, tenant: &str) -> BTreeMap<Option<String>, Scorecard> {
+        self.scorecards_at(tenant, self.clock())
+    }
+
+    /// [`Engine::scorecards`] with today taken from `at` (or the clock, if later).
+    pub fn scorecards_at(
+        &self,
+        tenant: &str,
+        at: Timestamp,
+    ) -> BTreeMap<Option<String>, Scorecard> {
         self.tenant(tenant)
-            .map(|t| t.scorecards(self.clock))
+            .map(|t| t.scorecards(self.today_clock(at)))
             .unwrap_or_default()
     }
 
-    /// Per-tenant figures for the state gauges: (tenant, leads tracked, leads with no attempt
-    /// today, scorecards).
-    pub fn tenant_figures(&self) -> Vec<TenantFigures> {
+    fn today_clock(&self, at: Timestamp) -> Secs {
+        self.clock.max(at.as_compact_seconds())
+    }
+
+    /// Per-tenant figures for the state gauges (leads tracked, leads with no attempt today,
+    /// scorecards, QC outcomes), today taken from `at` (or the clock, if later).
+    pub fn tenant_figures(&self, at: Timestamp) -> Vec<TenantFigures> {
+        let clock = self.today_clock(at);
         self.tenants
             .iter()
             .map(|t| {
                 // One scan of the leads: the tenant's count is the sum over its managers.
-                let scorecards = t.scorecards(self.clock);
+                let scorecards = t.scorecards(clock);
                 TenantFigures {
                     tenant: t.ctx.name.to_string(),
                     leads_tracked: t.leads.len(),

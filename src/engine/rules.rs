@@ -74,7 +74,7 @@ fn retract_daily_if_now_compliant(
             if episode.flagged_days & bit != 0 && day_is_compliant(ctx, lead, &episode, date) {
                 episode.flagged_days &= !bit;
                 lead.episode = Some(episode);
-                let mut score = ctx.score(lead.manager);
+                let mut score = ctx.score(lead.judged_by.or(lead.manager));
                 score.days_compliant += 1;
                 score.violation(Rule::Retraction);
                 let retracted = emit::daily_id(ctx, lead, episode.start, date);
@@ -97,7 +97,8 @@ fn retract_sla_if_now_met(
         && at <= deadline
     {
         lead.sla = SlaState::Done;
-        ctx.score(lead.manager).violation(Rule::Retraction);
+        ctx.score(lead.judged_by.or(lead.manager))
+            .violation(Rule::Retraction);
         let retracted = emit::sla_id(ctx, lead, created);
         out.push(emit::retraction(ctx, lead, retracted, at));
     }
@@ -140,17 +141,22 @@ pub fn on_day_close(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &m
     let (attempts, touches, total) = counts_on_day(ctx, lead, &episode, day);
     let compliant =
         attempts >= ctx.rules.daily_attempts || (ctx.rules.touch_satisfies_day && touches > 0);
-    let mut score = ctx.score(lead.manager);
-    score.days_judged += 1;
-    if compliant {
-        score.days_compliant += 1;
+    lead.judged_by = lead.manager;
+    let violated = (!compliant).then_some(if attempts == 0 {
+        Rule::NoAttemptsToday
     } else {
-        let rule = if attempts == 0 {
-            Rule::NoAttemptsToday
-        } else {
-            Rule::DailyAttemptsShortfall
-        };
-        score.violation(rule);
+        Rule::DailyAttemptsShortfall
+    });
+    {
+        // The scorecard borrow ends here: nothing below may touch the scorecards.
+        let mut score = ctx.score(lead.manager);
+        score.days_judged += 1;
+        match violated {
+            None => score.days_compliant += 1,
+            Some(rule) => score.violation(rule),
+        }
+    }
+    if let Some(rule) = violated {
         let id = emit::daily_id(ctx, lead, episode.start, day);
         let mut v = emit::violation(ctx, lead, id, rule, at);
         v.business_day = Some(day);
@@ -164,7 +170,6 @@ pub fn on_day_close(ctx: &TenantContext, lead: &mut LeadState, at: Secs, out: &m
             episode.flagged_days |= 1u32 << (episode.next_day - 1);
         }
     }
-    drop(score);
     if u32::from(episode.next_day) < ctx.rules.period_days {
         episode.next_day += 1;
         episode.next_day_date = ctx.calendar.next_business_day(day);
@@ -185,6 +190,7 @@ pub fn on_sla_deadline(ctx: &TenantContext, lead: &mut LeadState, out: &mut Vec<
         return;
     }
     lead.sla = SlaState::Breached { created, deadline };
+    lead.judged_by = lead.manager;
     ctx.score(lead.manager).violation(Rule::FirstCallSlaBreach);
     let id = emit::sla_id(ctx, lead, created);
     let mut v = emit::violation(ctx, lead, id, Rule::FirstCallSlaBreach, deadline);

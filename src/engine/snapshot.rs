@@ -24,6 +24,7 @@ pub struct LeadRecord {
     pub manager: Option<String>,
     pub channel: Option<String>,
     pub rejected_by: Option<String>,
+    pub judged_by: Option<String>,
     pub episode: Option<Episode>,
     pub sla: SlaState,
     pub stage_activity: Secs,
@@ -120,6 +121,7 @@ impl TenantEngine {
             manager: self.name(lead.manager),
             channel: self.name(lead.channel),
             rejected_by: self.name(lead.rejected_by),
+            judged_by: self.name(lead.judged_by),
             episode: lead.episode,
             sla: lead.sla,
             stage_activity: lead.stage_activity,
@@ -233,6 +235,7 @@ impl TenantEngine {
         let manager = interner.intern_opt(record.manager.as_deref());
         let channel = interner.intern_opt(record.channel.as_deref());
         let rejected_by = interner.intern_opt(record.rejected_by.as_deref());
+        let judged_by = interner.intern_opt(record.judged_by.as_deref());
         let pending: Vec<PendingEvent> = record
             .pending
             .iter()
@@ -256,6 +259,7 @@ impl TenantEngine {
         lead.manager = manager;
         lead.channel = channel;
         lead.rejected_by = rejected_by;
+        lead.judged_by = judged_by;
         lead.episode = record.episode;
         lead.sla = record.sla;
         lead.stage_activity = record.stage_activity;

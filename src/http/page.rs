@@ -217,12 +217,15 @@ fn scorecard_table(
 <th class=n>Overturned</th></tr></thead><tbody>",
     );
     for (manager, card) in cards {
+        // Net of retractions: a retracted violation no longer stands.
+        let retracted = card.violations.get("retraction").copied().unwrap_or(0);
         let violations: u32 = card
             .violations
             .iter()
             .filter(|(rule, _)| **rule != "retraction")
             .map(|(_, n)| n)
-            .sum();
+            .sum::<u32>()
+            .saturating_sub(retracted);
         let _ = write!(
             html,
             "<tr><td>{}</td><td class=n>{}</td><td class=\"n{}\">{}</td><td class=n>{}</td>\

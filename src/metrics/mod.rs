@@ -57,6 +57,7 @@ pub struct ServiceStats {
     commit_duration: Histogram,
     finding_latency: Histogram,
     consumer_lag: IntGaugeVec,
+    qc_outcomes: IntCounterVec,
     state: StateGauges,
     labels: Mutex<LabelCap>,
 }
@@ -147,7 +148,7 @@ impl ServiceStats {
                 "1 when every assigned partition is restored and consuming.",
             )),
         );
-        ServiceStats {
+        let stats = ServiceStats {
             records: INPUTS.map(|input| {
                 RecordResult::ALL.map(|result| records.with_label_values(&[input, result.as_str()]))
             }),
@@ -244,10 +245,19 @@ impl ServiceStats {
                     &["topic", "partition"],
                 )),
             ),
+            qc_outcomes: labeled(
+                &registry,
+                "dozvon_qc_outcomes_total",
+                "QC outcomes (SPEC 4.7) applied by this instance: overturned, confirmed, cold_base.",
+                &["tenant", "outcome"],
+            ),
             state: register(&registry, StateGauges::new()),
             labels: Mutex::new(LabelCap::default()),
             registry,
-        }
+        };
+        // The default tenant's outcome series exist from the start (at 0).
+        stats.add_qc_outcomes(crate::model::DEFAULT_TENANT, [0; 3]);
+        stats
     }
 
     /// Adds a committed batch's records and findings to the counters.
@@ -297,6 +307,19 @@ impl ServiceStats {
         self.restores.inc();
         self.restore_duration.observe(took.as_secs_f64());
         self.restore_bytes.inc_by(bytes);
+    }
+
+    /// QC outcomes a committed batch applied in `tenant`: overturned, confirmed, cold-base.
+    pub fn add_qc_outcomes(&self, tenant: &str, counts: [u64; 3]) {
+        let tenant = self.labels().tenant(tenant).to_owned();
+        for (outcome, n) in ["overturned", "confirmed", "cold_base"]
+            .into_iter()
+            .zip(counts)
+        {
+            self.qc_outcomes
+                .with_label_values(&[tenant.as_str(), outcome])
+                .inc_by(n);
+        }
     }
 
     /// Replaces the engine-state gauges.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+use prometheus::{IntGaugeVec, Opts};
 
 use super::labels::LabelCap;
 use super::valid;
@@ -18,7 +18,6 @@ struct Families {
     no_attempt_today: IntGaugeVec,
     days_judged: IntGaugeVec,
     days_compliant: IntGaugeVec,
-    qc_outcomes: IntCounterVec,
     watermark_lag: prometheus::GaugeVec,
 }
 
@@ -48,13 +47,6 @@ impl Families {
                 "Closed business days found compliant (or made compliant by a retraction).",
                 &["tenant", "manager"],
             ),
-            qc_outcomes: valid(IntCounterVec::new(
-                Opts::new(
-                    "dozvon_qc_outcomes_total",
-                    "QC outcomes (SPEC 4.7) in the state this instance holds: overturned, confirmed, cold_base.",
-                ),
-                &["tenant", "outcome"],
-            )),
             watermark_lag: valid(prometheus::GaugeVec::new(
                 Opts::new(
                     "dozvon_watermark_lag_seconds",
@@ -65,13 +57,12 @@ impl Families {
         }
     }
 
-    fn collectors(&self) -> [&dyn Collector; 6] {
+    fn collectors(&self) -> [&dyn Collector; 5] {
         [
             &self.leads_tracked,
             &self.no_attempt_today,
             &self.days_judged,
             &self.days_compliant,
-            &self.qc_outcomes,
             &self.watermark_lag,
         ]
     }
@@ -122,16 +113,6 @@ impl StateGauges {
             f.no_attempt_today
                 .with_label_values(&[tenant])
                 .add(saturating_i64(figures.no_attempt_today));
-            let outcomes = &figures.outcomes;
-            for (outcome, n) in [
-                ("overturned", outcomes.overturned),
-                ("confirmed", outcomes.confirmations),
-                ("cold_base", outcomes.cold_base_transfers),
-            ] {
-                f.qc_outcomes
-                    .with_label_values(&[tenant, outcome])
-                    .inc_by(n);
-            }
             // Managers past the cap are summed into one `other` series.
             let mut by_label: BTreeMap<u32, Scorecard> = BTreeMap::new();
             for (manager, card) in &figures.scorecards {

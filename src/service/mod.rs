@@ -15,6 +15,7 @@ mod delivery;
 mod faults;
 mod logs;
 mod merge;
+mod outcomes;
 mod output;
 mod processor;
 pub mod queries;

@@ -21,6 +21,7 @@ use super::delivery::DeliveryContext;
 use super::faults::Faults;
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
+use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
 use super::restore::{self, Committed};
@@ -137,6 +138,7 @@ pub struct Processor {
     failures_in_a_row: u32,
     queries: QueryInbox,
     state: StateRefresh,
+    outcomes: OutcomeCounter,
 }
 
 /// How often each task's leads are scanned for the engine-state gauges (one task at a time).
@@ -198,6 +200,7 @@ impl Processor {
             failures_in_a_row: 0,
             queries: setup.queries,
             state: StateRefresh::new(STATE_REFRESH),
+            outcomes: OutcomeCounter::default(),
             config: setup.config,
         })
     }
@@ -516,7 +519,7 @@ impl Processor {
         let configured: Vec<&str> = std::iter::once(crate::model::DEFAULT_TENANT)
             .chain(self.config.tenants.keys().map(String::as_str))
             .collect();
-        self.queries.answer_all(&self.tasks, ready, &configured);
+        self.queries.answer_next(&self.tasks, ready, &configured);
         if let Some(snapshot) = self.state.turn(&self.tasks, wall_now()) {
             self.stats.set_state(&snapshot);
         }
@@ -591,6 +594,7 @@ impl Processor {
         match result {
             Ok(()) => {
                 self.stats.observe_commit(started.elapsed());
+                self.outcomes.commit(&self.tasks, &self.stats);
                 ServiceStats::add(&self.stats.commits, 1);
                 self.stats.commit(&self.batch.tally);
                 self.failures_in_a_row = 0;
@@ -770,11 +774,13 @@ impl Processor {
                 }
             }
             if let Some(task) = self.standby.remove(&partition) {
+                self.outcomes.baseline(partition, &task);
                 self.tasks.insert(partition, task);
                 continue;
             }
             match self.restore_task(partition, &state) {
                 Ok(task) => {
+                    self.outcomes.baseline(partition, &task);
                     self.tasks.insert(partition, task);
                 }
                 Err(failure) => {

@@ -111,12 +111,18 @@ impl QueryClient {
 }
 
 impl QueryInbox {
-    /// Answers every waiting question from `tasks`.
-    pub fn answer_all(&self, tasks: &BTreeMap<i32, Task>, ready: bool, configured: &[&str]) {
+    /// Answers the next waiting question, if any, from `tasks`; questions whose asker gave up
+    /// are dropped unanswered. One per call: a question scans every lead of every task, and
+    /// the processing thread must get back to its input and its commits.
+    pub fn answer_next(&self, tasks: &BTreeMap<i32, Task>, ready: bool, configured: &[&str]) {
         while let Ok(asked) = self.rx.try_recv() {
+            if asked.reply.is_closed() {
+                continue;
+            }
             let answer = answer(tasks, &asked.question, ready, configured);
-            // The asker may have timed out and gone: nothing to do then.
+            // The asker may have timed out meanwhile: nothing to do then.
             let _ = asked.reply.send(answer);
+            return;
         }
     }
 }
@@ -136,21 +142,20 @@ pub fn answer(
     };
     let known_tenant =
         configured.contains(&tenant) || engines().any(|e| e.tenant_names().any(|t| t == tenant));
+    let latest = engines().map(|e| e.clock()).max();
+    let as_of = latest.unwrap_or(Timestamp::from_compact_seconds(0));
     let body = match question {
         Question::Lead { tenant, lead_id } => {
             Body::Lead(engines().find_map(|e| e.lead_view(tenant, lead_id).map(Box::new)))
         }
         Question::Due { tenant, manager } => {
-            let mut lists = engines()
-                .filter_map(|e| Some((e.clock(), e.due_today(tenant, manager.as_deref())?)));
-            let merged = lists.next().map(|(clock, first)| {
-                let (_, mut merged) = lists.fold((clock, first), |(clock, mut acc), (c, list)| {
-                    if c > clock {
-                        acc.date = list.date;
-                        acc.business_day = list.business_day;
-                    }
+            // One date for every partition: the latest clock's.
+            let mut lists =
+                engines().filter_map(|e| e.due_today_at(tenant, manager.as_deref(), as_of));
+            let merged = lists.next().map(|first| {
+                let mut merged = lists.fold(first, |mut acc, list| {
                     acc.leads.extend(list.leads);
-                    (clock.max(c), acc)
+                    acc
                 });
                 merged.leads.sort_by(|a, b| a.lead_id.cmp(&b.lead_id));
                 merged
@@ -160,7 +165,7 @@ pub fn answer(
         Question::Managers { tenant } => {
             let mut cards: BTreeMap<Option<String>, Scorecard> = BTreeMap::new();
             for engine in engines() {
-                for (manager, card) in engine.scorecards(tenant) {
+                for (manager, card) in engine.scorecards_at(tenant, as_of) {
                     cards.entry(manager).or_default().add(&card);
                 }
             }
@@ -170,7 +175,7 @@ pub fn answer(
     Answer {
         partitions: tasks.keys().copied().collect(),
         ready,
-        as_of: engines().map(|e| e.clock()).max(),
+        as_of: latest,
         known_tenant,
         body,
     }
@@ -250,8 +255,10 @@ impl StateRefresh {
             .or_else(|| tasks.iter().next());
         self.figures.retain(|p, _| tasks.contains_key(p));
         if let Some((&partition, task)) = next {
+            let latest = tasks.values().map(|t| t.engine().clock()).max();
+            let at = latest.unwrap_or(Timestamp::from_compact_seconds(0));
             self.figures
-                .insert(partition, task.engine().tenant_figures());
+                .insert(partition, task.engine().tenant_figures(at));
             self.last = Some((std::time::Instant::now(), partition));
         } else {
             self.last = Some((std::time::Instant::now(), i32::MIN));
