@@ -1,6 +1,8 @@
 //! State survives a restart: an engine rebuilt from the changes another engine recorded up to
 //! any point of the stream continues with exactly the findings of an uninterrupted run.
 
+mod findings;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,25 +13,12 @@ use dozvon::engine::{Engine, StateChange};
 use dozvon::generator::{GenConfig, generate};
 use dozvon::model::{Finding, InputEvent, Timestamp};
 use dozvon::replay::Driver;
+use findings::canonical;
 
 const UNTIL: &str = "2026-06-01T00:00:00Z";
 
 fn until() -> Timestamp {
     Timestamp::parse_rfc3339(UNTIL).expect("until")
-}
-
-/// Findings as sorted JSON lines (emission order differs across a restart).
-fn canonical(findings: &[Finding]) -> Vec<String> {
-    let mut lines: Vec<String> = findings
-        .iter()
-        .map(|f| match f {
-            Finding::Violation(v) => serde_json::to_string(v),
-            Finding::Qc(q) => serde_json::to_string(q),
-        })
-        .map(|r| r.expect("a finding serialises"))
-        .collect();
-    lines.sort();
-    lines
 }
 
 /// Generated records in event-time order, with duplicates, and every 37th call delivered

@@ -1,6 +1,8 @@
 //! Property: delivering events out of order within `allowed_lateness` and repeating records
 //! does not change the findings (SPEC §4.9, §4 "deterministic id").
 
+mod findings;
+
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -9,22 +11,9 @@ use rand::{Rng, SeedableRng};
 
 use dozvon::config::Config;
 use dozvon::generator::{GenConfig, generate};
-use dozvon::model::{Finding, InputEvent};
+use dozvon::model::InputEvent;
 use dozvon::replay::run_events;
-
-/// Findings as sorted JSON lines, so sets can be compared whatever the emission order.
-fn canonical(findings: &[Finding]) -> Vec<String> {
-    let mut lines: Vec<String> = findings
-        .iter()
-        .map(|f| match f {
-            Finding::Violation(v) => serde_json::to_string(v),
-            Finding::Qc(q) => serde_json::to_string(q),
-        })
-        .map(|r| r.unwrap_or_default())
-        .collect();
-    lines.sort();
-    lines
-}
+use findings::canonical;
 
 fn dataset_events(seed: u64) -> Vec<InputEvent<'static>> {
     let dataset = generate(&GenConfig {
