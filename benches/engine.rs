@@ -159,7 +159,59 @@ fn state_views(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, replay_json, state_views);
+/// The changelog: encoding a whole engine's state, and decoding and restoring it into a fresh
+/// engine (a task's cold restore without the Kafka reads), per tracked lead.
+fn changelog_restore(c: &mut Criterion) {
+    let config = Arc::new(Config::default());
+    let mut engine = Engine::new(config.clone()).expect("engine");
+    let merged = generate(&dataset_config()).into_time_ordered_events();
+    let mut driver = Driver::new(&mut engine);
+    let mut findings = Vec::new();
+    for event in &merged {
+        driver.feed(event, &mut findings);
+    }
+    let mut state = Vec::new();
+    engine.export(&mut state);
+    let records: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        state.iter().map(dozvon::changelog::encode).collect();
+    let leads = engine.tracked_leads();
+    let bytes: usize = records
+        .iter()
+        .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    println!(
+        "changelog: {leads} leads in {} records, {bytes} bytes ({:.0} bytes/lead)",
+        records.len(),
+        bytes as f64 / leads as f64
+    );
+    let mut group = c.benchmark_group("changelog");
+    group.throughput(Throughput::Elements(leads as u64));
+    group.sample_size(20);
+    group.bench_function("encode", |b| {
+        b.iter(|| {
+            state
+                .iter()
+                .map(|c| dozvon::changelog::encode(c).0.len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("decode_and_restore", |b| {
+        b.iter_batched(
+            || Engine::new(config.clone()).expect("engine"),
+            |mut fresh| {
+                for (key, value) in &records {
+                    let change = dozvon::changelog::decode(key, value.as_deref()).expect("decodes");
+                    fresh.restore(&change).expect("restores");
+                }
+                fresh
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, replay_json, state_views, changelog_restore);
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this binary only as a smoke test.
