@@ -51,6 +51,8 @@ const TENANT_SCHEMA: &str = include_str!("../../schemas/tenant_state.avsc");
 
 /// The fingerprint of an embedded schema's canonical form.
 fn fingerprint_of(source: &str) -> u64 {
+    // apache_avro fixes its allocation cap at its first use in the process: the codec's.
+    crate::codec::schema::avro_allocation_limit();
     match Schema::parse_str(source) {
         Ok(schema) => rabin_fingerprint(spec_canonical_form(&schema.canonical_form()).as_bytes()),
         // Unreachable: the embedded schemas parse (unit-tested); 0 matches no record.
