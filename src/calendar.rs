@@ -119,6 +119,35 @@ impl BusinessCalendar {
         NaiveDate::MAX
     }
 
+    /// `d` if it is a business day, else the latest one before it ([`NaiveDate::MIN`] if none).
+    pub fn business_day_on_or_before(&self, d: NaiveDate) -> NaiveDate {
+        // The same bound as [`Self::business_day_on_or_after`], scanning backwards.
+        let max_steps = self.holidays.len().saturating_add(1).saturating_mul(7);
+        let mut day = d;
+        for _ in 0..=max_steps {
+            if self.is_business_day(day) {
+                return day;
+            }
+            match day.pred_opt() {
+                Some(previous) => day = previous,
+                None => return NaiveDate::MIN,
+            }
+        }
+        NaiveDate::MIN
+    }
+
+    /// The `n`-th business day strictly before `d`; `n == 0` returns `d`.
+    pub fn nth_business_day_before(&self, d: NaiveDate, n: u32) -> NaiveDate {
+        let mut day = d;
+        for _ in 0..n {
+            match day.pred_opt() {
+                Some(previous) => day = self.business_day_on_or_before(previous),
+                None => return NaiveDate::MIN,
+            }
+        }
+        day
+    }
+
     /// The `n`-th business day strictly after `d`; `n == 0` returns `d`.
     /// Saturates to [`NaiveDate::MAX`] past 2106-01-01.
     pub fn nth_business_day_after(&self, d: NaiveDate, n: u32) -> NaiveDate {

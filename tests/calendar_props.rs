@@ -197,4 +197,25 @@ proptest! {
             previous = day;
         }
     }
+
+    #[test]
+    fn nth_business_days_before_mirror_those_after(case in cases()) {
+        let cal = &case.cal;
+        let d = cal.business_day_on_or_after(case.anchor);
+        prop_assert_eq!(cal.nth_business_day_before(d, 0), d);
+        for n in 1..12 {
+            let back = cal.nth_business_day_before(d, n);
+            prop_assert!(cal.is_business_day(back));
+            prop_assert!(back < d);
+            prop_assert_eq!(cal.nth_business_day_after(back, n), d);
+        }
+        let on_or_before = cal.business_day_on_or_before(case.anchor);
+        prop_assert!(cal.is_business_day(on_or_before) && on_or_before <= case.anchor);
+        // Nothing after it up to the anchor is a business day.
+        let mut gap = on_or_before.succ_opt().unwrap();
+        while gap <= case.anchor {
+            prop_assert!(!cal.is_business_day(gap));
+            gap = gap.succ_opt().unwrap();
+        }
+    }
 }

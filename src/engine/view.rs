@@ -168,15 +168,12 @@ impl Today {
     fn new(ctx: &TenantContext, clock: Secs) -> Today {
         let date = ctx.local_date(clock);
         let business_day = ctx.calendar.is_business_day(date);
-        let mut earliest_day1 = date;
-        if business_day {
-            for _ in 1..ctx.rules.period_days {
-                match earliest_day1.pred_opt() {
-                    Some(day) => earliest_day1 = previous_business_day(ctx, day),
-                    None => break,
-                }
-            }
-        }
+        let earliest_day1 = if business_day {
+            let back = ctx.rules.period_days.saturating_sub(1);
+            ctx.calendar.nth_business_day_before(date, back)
+        } else {
+            date
+        };
         Today {
             date,
             business_day,
@@ -208,20 +205,6 @@ impl Today {
             lead.touches_between(from, self.end),
         )
     }
-}
-
-/// The latest business day on or before `day` (bounded: a calendar has a working weekday).
-fn previous_business_day(ctx: &TenantContext, mut day: NaiveDate) -> NaiveDate {
-    for _ in 0..400 {
-        if ctx.calendar.is_business_day(day) {
-            return day;
-        }
-        match day.pred_opt() {
-            Some(previous) => day = previous,
-            None => break,
-        }
-    }
-    day
 }
 
 impl TenantEngine {
