@@ -12,18 +12,16 @@ use crate::model::Rule;
 
 /// Days from 1970-01-01 (Avro's `date`).
 fn days(date: NaiveDate) -> i64 {
-    i64::from(date.signed_duration_since(NaiveDate::default()).num_days() as i32)
+    i64::from(date.to_epoch_days())
 }
 
 fn date(reader: &mut Reader<'_>, field: &'static str) -> Result<NaiveDate, ChangelogError> {
     let n: i32 = reader.int(field)?;
-    NaiveDate::default()
-        .checked_add_signed(chrono::Duration::days(i64::from(n)))
-        .ok_or_else(|| ChangelogError::Field {
-            field,
-            offset: reader.at,
-            reason: format!("day {n} is out of range"),
-        })
+    NaiveDate::from_epoch_days(n).ok_or_else(|| ChangelogError::Field {
+        field,
+        offset: reader.at,
+        reason: format!("day {n} is out of range"),
+    })
 }
 
 fn secs(reader: &mut Reader<'_>, field: &'static str) -> Result<Secs, ChangelogError> {
@@ -215,9 +213,7 @@ pub fn read_tenant(r: &mut Reader<'_>) -> Result<TenantRecord, ChangelogError> {
                 r.int::<u32>("scores.violations")?,
             ))
         })? {
-            let Some(slot) =
-                Rule::parse(&name).and_then(|rule| Rule::ALL.iter().position(|r| *r == rule))
-            else {
+            let Some(slot) = Rule::parse(&name).map(Rule::index) else {
                 return Err(ChangelogError::Field {
                     field: "scores.violations",
                     offset: r.at,

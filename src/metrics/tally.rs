@@ -29,6 +29,11 @@ impl RecordResult {
         RecordResult::DeadLettered,
     ];
 
+    /// Position in [`RecordResult::ALL`] (declaration order).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RecordResult::Ok => "ok",
@@ -38,10 +43,6 @@ impl RecordResult {
             RecordResult::DeadLettered => "dead_lettered",
         }
     }
-}
-
-pub fn position<T: PartialEq>(all: &[T], item: &T) -> usize {
-    all.iter().position(|x| x == item).unwrap_or(0)
 }
 
 /// The rule label of a finding: its rule, or its review kind.
@@ -70,7 +71,7 @@ impl Tally {
     /// One record of input `input` (0 calls, 1 leads).
     pub fn record(&mut self, input: usize, result: RecordResult) {
         if let Some(row) = self.records.get_mut(input) {
-            row[position(&RecordResult::ALL, &result)] += 1;
+            row[result.index()] += 1;
         }
     }
 
@@ -84,11 +85,11 @@ impl Tally {
     pub fn finding(&mut self, finding: &Finding, caused_at: Instant, labels: &mut LabelCap) {
         let (tenant, manager) = match finding {
             Finding::Violation(v) => {
-                self.violations[position(&Rule::ALL, &v.rule)] += 1;
+                self.violations[v.rule.index()] += 1;
                 (&v.tenant, &v.manager_id)
             }
             Finding::Qc(q) => {
-                self.qc_reviews[position(&QcKind::ALL, &q.kind)] += 1;
+                self.qc_reviews[q.kind.index()] += 1;
                 (&q.tenant, &q.manager_id)
             }
         };
@@ -98,5 +99,17 @@ impl Tally {
             .entry((pair, rule_label(finding)))
             .or_default() += 1;
         self.caused_at.push(caused_at);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RecordResult;
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, result) in RecordResult::ALL.into_iter().enumerate() {
+            assert_eq!(result.index(), i);
+        }
     }
 }

@@ -39,6 +39,10 @@ impl Rule {
     pub fn parse(text: &str) -> Option<Rule> {
         Rule::ALL.into_iter().find(|rule| rule.as_str() == text)
     }
+    /// Position in [`Rule::ALL`] (declaration order), for per-rule arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// What QC is asked to do.
@@ -59,6 +63,10 @@ impl QcKind {
     }
     pub fn parse(text: &str) -> Option<QcKind> {
         QcKind::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+    /// Position in [`QcKind::ALL`] (declaration order), for per-kind arrays.
+    pub const fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -180,6 +188,21 @@ impl Finding {
         match self {
             Finding::Violation(v) => &v.violation_id,
             Finding::Qc(q) => &q.review_id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, rule) in Rule::ALL.into_iter().enumerate() {
+            assert_eq!(rule.index(), i);
+        }
+        for (i, kind) in QcKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), i);
         }
     }
 }
