@@ -3,8 +3,6 @@
 // Each instance answers from the input partitions it holds and says which (`instance`); with
 // several instances a client asks each and merges (docs/service.md, "Query API").
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -12,12 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::{ANSWER_TIMEOUT, AppState};
 use crate::engine::{DueLead, Scorecard};
 use crate::service::queries::{Answer, Body, QueryError, Question};
 
-/// How long a request waits for the processing thread.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Rows of the due list returned by default, and at most.
 const DEFAULT_LIMIT: usize = 1000;
 const MAX_LIMIT: usize = 10_000;
@@ -120,11 +116,7 @@ fn instance(answer: &Answer) -> Value {
 }
 
 async fn ask(state: &AppState, question: Question) -> Result<Answer, ApiError> {
-    let tenant = match &question {
-        Question::Lead { tenant, .. }
-        | Question::Due { tenant, .. }
-        | Question::Managers { tenant } => tenant.clone(),
-    };
+    let tenant = question.tenant().to_owned();
     let answer = state.queries.ask(question, ANSWER_TIMEOUT).await?;
     if !answer.known_tenant {
         return Err(ApiError(

@@ -16,6 +16,9 @@ use axum::routing::get;
 use crate::service::{QueryClient, ServiceStats};
 use inflow::QcInflow;
 
+/// How long a request waits for the processing thread to answer.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The media type of the Prometheus text exposition format.
 const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 

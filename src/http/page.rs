@@ -2,21 +2,20 @@
 //! scorecard and the QC queue inflow; server-rendered, phone-sized, refreshing itself.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 
-use super::AppState;
+use super::{ANSWER_TIMEOUT, AppState};
 use crate::engine::{DueList, Scorecard};
 use crate::model::QcKind;
 use crate::service::queries::{Answer, Body, Question};
 
 /// Seconds between automatic reloads.
 const REFRESH_SECONDS: u32 = 30;
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Rows of the no-attempt table shown (the API gives all).
 const MAX_ROWS: usize = 500;
 

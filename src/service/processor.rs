@@ -516,10 +516,7 @@ impl Processor {
         let ready =
             !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
         self.stats.set_ready(ready);
-        let configured: Vec<&str> = std::iter::once(crate::model::DEFAULT_TENANT)
-            .chain(self.config.tenants.keys().map(String::as_str))
-            .collect();
-        self.queries.answer_next(&self.tasks, ready, &configured);
+        self.queries.answer_next(&self.tasks, ready, &self.config);
         if let Some(snapshot) = self.state.turn(&self.tasks, wall_now()) {
             self.stats.set_state(&snapshot);
         }

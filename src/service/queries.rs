@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::task::Task;
+use crate::config::Config;
 use crate::engine::{DueList, LeadView, QcOutcomes, Scorecard, TenantFigures};
 use crate::metrics::StateSnapshot;
-use crate::model::Timestamp;
+use crate::model::{DEFAULT_TENANT, Timestamp};
 
 /// Questions waiting for the processing thread; more are refused (HTTP 503).
 const QUEUE: usize = 64;
@@ -29,6 +30,17 @@ pub enum Question {
     Managers {
         tenant: String,
     },
+}
+
+impl Question {
+    /// The tenant asked about.
+    pub fn tenant(&self) -> &str {
+        match self {
+            Question::Lead { tenant, .. }
+            | Question::Due { tenant, .. }
+            | Question::Managers { tenant } => tenant,
+        }
+    }
 }
 
 /// What this instance knows: only the input partitions it holds answer.
@@ -114,12 +126,12 @@ impl QueryInbox {
     /// Answers the next waiting question, if any, from `tasks`; questions whose asker gave up
     /// are dropped unanswered. One per call: a question scans every lead of every task, and
     /// the processing thread must get back to its input and its commits.
-    pub fn answer_next(&self, tasks: &BTreeMap<i32, Task>, ready: bool, configured: &[&str]) {
+    pub fn answer_next(&self, tasks: &BTreeMap<i32, Task>, ready: bool, config: &Config) {
         while let Ok(asked) = self.rx.try_recv() {
             if asked.reply.is_closed() {
                 continue;
             }
-            let answer = answer(tasks, &asked.question, ready, configured);
+            let answer = answer(tasks, &asked.question, ready, config);
             // The asker may have timed out meanwhile: nothing to do then.
             let _ = asked.reply.send(answer);
             return;
@@ -132,16 +144,13 @@ pub fn answer(
     tasks: &BTreeMap<i32, Task>,
     question: &Question,
     ready: bool,
-    configured: &[&str],
+    config: &Config,
 ) -> Answer {
     let engines = || tasks.values().map(Task::engine);
-    let tenant = match question {
-        Question::Lead { tenant, .. }
-        | Question::Due { tenant, .. }
-        | Question::Managers { tenant } => tenant.as_str(),
-    };
-    let known_tenant =
-        configured.contains(&tenant) || engines().any(|e| e.tenant_names().any(|t| t == tenant));
+    let tenant = question.tenant();
+    let known_tenant = tenant == DEFAULT_TENANT
+        || config.tenants.contains_key(tenant)
+        || engines().any(|e| e.tenant_names().any(|t| t == tenant));
     let latest = engines().map(|e| e.clock()).max();
     let as_of = latest.unwrap_or(Timestamp::from_compact_seconds(0));
     let body = match question {
@@ -280,7 +289,6 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::config::Config;
     use crate::engine::Engine;
     use crate::model::LeadEvent;
 
@@ -339,14 +347,21 @@ mod tests {
             tenant: "default".into(),
             lead_id: "lead-2".into(),
         };
-        let answer = answer(&tasks, &lead, true, &[]);
+        let answer = answer(&tasks, &lead, true, &Config::default());
         assert_eq!(answer.partitions, [1, 4]);
         assert!(answer.known_tenant && answer.ready);
         assert!(matches!(answer.body, Body::Lead(Some(ref v)) if v.lead_id == "lead-2"));
         let unknown = Question::Managers {
             tenant: "nowhere".into(),
         };
-        assert!(!super::answer(&tasks, &unknown, true, &[]).known_tenant);
-        assert!(super::answer(&tasks, &unknown, true, &["nowhere"]).known_tenant);
+        assert!(!super::answer(&tasks, &unknown, true, &Config::default()).known_tenant);
+        let configured =
+            Config::from_toml_str("[tenants.nowhere.rules]\ndaily_attempts = 2").expect("config");
+        // Configured tenants are known even before a task holds state for them.
+        assert!(super::answer(&BTreeMap::new(), &unknown, true, &configured).known_tenant);
+        let default = Question::Managers {
+            tenant: DEFAULT_TENANT.into(),
+        };
+        assert!(super::answer(&BTreeMap::new(), &default, false, &Config::default()).known_tenant);
     }
 }
