@@ -154,7 +154,11 @@ fn state_views(c: &mut Criterion) {
         b.iter(|| engine.tenant_figures(engine.clock()))
     });
     group.bench_function("due_today", |b| {
-        b.iter(|| engine.due_today("default", None).map(|l| l.leads.len()))
+        b.iter(|| {
+            engine
+                .due_today("default", None, engine.clock())
+                .map(|l| l.leads.len())
+        })
     });
     group.finish();
 }

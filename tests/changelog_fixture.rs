@@ -61,7 +61,7 @@ fn a_v1_changelog_restores_and_the_engine_carries_on() {
             .and_then(|v| v.stage_kind),
         Some("rejected")
     );
-    let cards = engine.scorecards("default");
+    let cards = engine.scorecards("default", engine.clock());
     assert!(
         cards.values().map(|c| c.days_judged).sum::<u32>() > 0,
         "{cards:?}"

@@ -106,7 +106,9 @@ fn lead_ids(list: &DueList, no_attempt_only: bool) -> Vec<&str> {
 #[test]
 fn wednesday_of_the_spec_scenario() {
     let engine = engine_at(&spec7(), "2026-03-04T15:00:00+03:00");
-    let due = engine.due_today("default", None).expect("default tenant");
+    let due = engine
+        .due_today("default", None, engine.clock())
+        .expect("default tenant");
     assert_eq!(due.date.to_string(), "2026-03-04");
     assert!(due.business_day);
     assert_eq!(lead_ids(&due, true), ["L"]);
@@ -144,7 +146,7 @@ fn wednesday_of_the_spec_scenario() {
     assert!(view.next_deadlines.stale_check.is_some());
     assert_eq!(view.next_deadlines.first_call, None);
 
-    let cards = engine.scorecards("default");
+    let cards = engine.scorecards("default", engine.clock());
     let m = &cards[&Some("M".to_owned())];
     assert_eq!((m.days_judged, m.days_compliant), (2, 1));
     assert_eq!(m.violations.get("daily_attempts_shortfall"), Some(&1));
@@ -164,7 +166,9 @@ fn thursday_after_the_rejection() {
     let mut events = spec7();
     events.push(stage("l2", "L", "M", "2026-03-05T11:00:00+03:00", "JUNK"));
     let engine = engine_at(&events, "2026-03-05T15:00:00+03:00");
-    let due = engine.due_today("default", None).expect("default tenant");
+    let due = engine
+        .due_today("default", None, engine.clock())
+        .expect("default tenant");
     assert!(due.leads.is_empty(), "a rejected lead is not due: {due:?}");
     let view = engine.lead_view("default", "L").expect("lead L");
     assert_eq!(
@@ -172,7 +176,7 @@ fn thursday_after_the_rejection() {
         (Some("JUNK"), Some("rejected"))
     );
     assert!(view.episode.is_none());
-    let cards = engine.scorecards("default");
+    let cards = engine.scorecards("default", engine.clock());
     let m = &cards[&Some("M".to_owned())];
     assert_eq!((m.days_judged, m.days_compliant), (3, 1));
     for rule in [
@@ -213,17 +217,27 @@ fn who_is_due_and_who_is_not() {
         &events[..events.len() - 1],
         "2026-03-04T14:00:00+03:00",
     );
-    let due = engine.due_today("default", None).expect("default tenant");
+    let due = engine
+        .due_today("default", None, engine.clock())
+        .expect("default tenant");
     assert_eq!(lead_ids(&due, false), ["A", "B", "C", "D"]);
     assert_eq!(lead_ids(&due, true), ["A", "B"]);
-    let mine = engine.due_today("default", Some("M")).expect("tenant");
+    let mine = engine
+        .due_today("default", Some("M"), engine.clock())
+        .expect("tenant");
     assert_eq!(lead_ids(&mine, true), ["A"]);
-    let nobody = engine.due_today("default", Some("nobody")).expect("tenant");
+    let nobody = engine
+        .due_today("default", Some("nobody"), engine.clock())
+        .expect("tenant");
     assert!(nobody.leads.is_empty());
-    assert!(engine.due_today("no-such-tenant", None).is_none());
+    assert!(
+        engine
+            .due_today("no-such-tenant", None, engine.clock())
+            .is_none()
+    );
     assert!(engine.lead_view("default", "Z").is_none());
 
-    let cards = engine.scorecards("default");
+    let cards = engine.scorecards("default", engine.clock());
     let m = &cards[&Some("M".to_owned())];
     assert_eq!((m.leads_due_today, m.leads_no_attempt_today), (3, 1));
     assert_eq!((m.attempts_today, m.touches), (1, 1));
@@ -236,10 +250,23 @@ fn who_is_due_and_who_is_not() {
         .expect("default tenant figures");
     assert_eq!((default.leads_tracked, default.no_attempt_today), (6, 2));
 
+    // A later date given by another partition's clock is the one answered for.
+    let later = engine
+        .due_today("default", None, ts("2026-03-05T10:00:00+03:00"))
+        .expect("tenant");
+    assert_eq!(later.date.to_string(), "2026-03-05");
+    // An earlier one is not: today never goes back behind this engine's clock.
+    let earlier = engine
+        .due_today("default", None, ts("2026-03-02T10:00:00+03:00"))
+        .expect("tenant");
+    assert_eq!(earlier.date.to_string(), "2026-03-04");
+
     // Saturday: nobody is due.
     let mut out = Vec::new();
     engine.advance_clock(ts("2026-03-07T12:00:00+03:00"), &mut out);
-    let saturday = engine.due_today("default", None).expect("tenant");
+    let saturday = engine
+        .due_today("default", None, engine.clock())
+        .expect("tenant");
     assert!(!saturday.business_day);
     assert!(saturday.leads.is_empty());
 }
@@ -247,7 +274,7 @@ fn who_is_due_and_who_is_not() {
 #[test]
 fn a_late_call_that_retracts_a_day_counts_it_compliant() {
     let mut engine = engine_at(&spec7(), "2026-03-04T10:00:00+03:00");
-    let before = engine.scorecards("default")[&Some("M".to_owned())].clone();
+    let before = engine.scorecards("default", engine.clock())[&Some("M".to_owned())].clone();
     assert_eq!((before.days_judged, before.days_compliant), (2, 1));
     // Tuesday's third attempt arrives after Tuesday was judged (beyond the allowed lateness).
     feed(
@@ -255,7 +282,7 @@ fn a_late_call_that_retracts_a_day_counts_it_compliant() {
         &[attempt("c6", "L", "2026-03-03T17:00:00+03:00")],
         "2026-03-04T10:00:00+03:00",
     );
-    let after = &engine.scorecards("default")[&Some("M".to_owned())];
+    let after = &engine.scorecards("default", engine.clock())[&Some("M".to_owned())];
     assert_eq!((after.days_judged, after.days_compliant), (2, 2));
     assert_eq!(after.violations.get("retraction"), Some(&1));
     let view = engine.lead_view("default", "L").expect("lead L");
@@ -281,7 +308,7 @@ fn a_retraction_after_reassignment_credits_the_manager_who_was_judged() {
         &[attempt("c6", "L", "2026-03-03T17:00:00+03:00")],
         "2026-03-04T10:00:00+03:00",
     );
-    let cards = engine.scorecards("default");
+    let cards = engine.scorecards("default", engine.clock());
     let m = &cards[&Some("M".to_owned())];
     assert_eq!((m.days_judged, m.days_compliant), (2, 2), "{cards:?}");
     assert_eq!(m.violations.get("retraction"), Some(&1));

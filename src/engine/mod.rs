@@ -313,36 +313,18 @@ impl Engine {
         tenant.lead_view(lead_id, Self::watermark_of(self.clock, tenant))
     }
 
-    /// The leads due today in `tenant`, today being the local date of the clock (query API).
-    pub fn due_today(&self, tenant: &str, manager: Option<&str>) -> Option<DueList> {
-        self.due_today_at(tenant, manager, self.clock())
-    }
-
-    /// [`Engine::due_today`] with today taken from `at` (or the clock, if later): the engines
-    /// of several partitions answer for one date.
-    pub fn due_today_at(
-        &self,
-        tenant: &str,
-        manager: Option<&str>,
-        at: Timestamp,
-    ) -> Option<DueList> {
+    /// The leads due today in `tenant` (query API), today being the local date of `at` or of
+    /// the clock, whichever is later: the engines of several partitions answer for one date.
+    pub fn due_today(&self, tenant: &str, manager: Option<&str>, at: Timestamp) -> Option<DueList> {
         Some(
             self.tenant(tenant)?
                 .due_today(self.today_clock(at), manager),
         )
     }
 
-    /// Manager scorecards of `tenant` (query API), keyed by manager id.
-    pub fn scorecards(&self, tenant: &str) -> BTreeMap<Option<String>, Scorecard> {
-        self.scorecards_at(tenant, self.clock())
-    }
-
-    /// [`Engine::scorecards`] with today taken from `at` (or the clock, if later).
-    pub fn scorecards_at(
-        &self,
-        tenant: &str,
-        at: Timestamp,
-    ) -> BTreeMap<Option<String>, Scorecard> {
+    /// Manager scorecards of `tenant` (query API), keyed by manager id; today as in
+    /// [`Engine::due_today`].
+    pub fn scorecards(&self, tenant: &str, at: Timestamp) -> BTreeMap<Option<String>, Scorecard> {
         self.tenant(tenant)
             .map(|t| t.scorecards(self.today_clock(at)))
             .unwrap_or_default()

@@ -160,7 +160,7 @@ pub fn answer(
         Question::Due { tenant, manager } => {
             // One date for every partition: the latest clock's.
             let mut lists =
-                engines().filter_map(|e| e.due_today_at(tenant, manager.as_deref(), as_of));
+                engines().filter_map(|e| e.due_today(tenant, manager.as_deref(), as_of));
             let merged = lists.next().map(|first| {
                 let mut merged = lists.fold(first, |mut acc, list| {
                     acc.leads.extend(list.leads);
@@ -174,7 +174,7 @@ pub fn answer(
         Question::Managers { tenant } => {
             let mut cards: BTreeMap<Option<String>, Scorecard> = BTreeMap::new();
             for engine in engines() {
-                for (manager, card) in engine.scorecards_at(tenant, as_of) {
+                for (manager, card) in engine.scorecards(tenant, as_of) {
                     cards.entry(manager).or_default().add(&card);
                 }
             }
