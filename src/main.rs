@@ -117,11 +117,16 @@ const EXIT_MALFORMED_INPUT: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // `run` takes the format from its configuration (errors in it are reported by `run` itself).
-    let configured = match &cli.command {
-        Command::Run { config } => Config::load(config).ok().map(|c| c.log.format),
+    // `run` reads its configuration once, here: it names the log format (errors in it are
+    // reported by `run` itself, once logging is set up).
+    let run_config = match &cli.command {
+        Command::Run { config } => Some(Config::load(config)),
         _ => None,
     };
+    let configured = run_config
+        .as_ref()
+        .and_then(|loaded| loaded.as_ref().ok())
+        .map(|c| c.log.format);
     // The demo prints findings on stdout; its service logs only warnings unless RUST_LOG says.
     let level = if matches!(cli.command, Command::Demo { .. }) {
         "warn"
@@ -129,7 +134,7 @@ fn main() -> ExitCode {
         "info"
     };
     init_logging(level, configured);
-    match run(cli.command) {
+    match run(cli.command, run_config) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -293,7 +298,11 @@ fn load_config(path: Option<&Path>) -> Result<Arc<Config>> {
     Ok(Arc::new(config))
 }
 
-fn run(command: Command) -> Result<ExitCode> {
+/// Runs `command`; `run_config` is `run`'s configuration, already read by `main`.
+fn run(
+    command: Command,
+    run_config: Option<Result<Config, dozvon::config::ConfigError>>,
+) -> Result<ExitCode> {
     match command {
         Command::Replay {
             calls,
@@ -393,7 +402,8 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { config } => {
-            let config = Arc::new(Config::load(&config)?);
+            let loaded = run_config.unwrap_or_else(|| Config::load(&config));
+            let config = Arc::new(loaded?);
             let stats = Arc::new(dozvon::service::ServiceStats::new());
             let (queries, inbox) = dozvon::service::queries::channel();
             let tenants: Vec<String> = std::iter::once(dozvon::model::DEFAULT_TENANT.to_owned())
