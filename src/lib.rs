@@ -19,6 +19,7 @@ pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod formats;
 pub mod generator;
 pub mod http;
 pub mod metrics;
