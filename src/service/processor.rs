@@ -25,6 +25,7 @@ use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
 use super::restore::{self, Committed};
+use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
@@ -45,6 +46,8 @@ struct Failure {
     /// Another instance took over this instance's `transactional.id`: this one is a zombie
     /// and stops, rather than fence the newer one in turn.
     fenced: bool,
+    /// Retrying cannot help (unreadable state): the service stops.
+    halt: bool,
 }
 
 impl Failure {
@@ -65,6 +68,17 @@ impl Failure {
             reason: format!("{what}: {error}"),
             fatal,
             fenced,
+            halt: false,
+        }
+    }
+
+    /// A failure that stops the service.
+    fn halt(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            fatal: false,
+            fenced: false,
+            halt: true,
         }
     }
 
@@ -74,6 +88,7 @@ impl Failure {
             reason: reason.into(),
             fatal: false,
             fenced: false,
+            halt: false,
         }
     }
 }
@@ -125,8 +140,8 @@ pub struct Processor {
     positions: BTreeMap<(usize, i32), i64>,
     batch: Batch,
     failed: Option<Failure>,
-    /// Set once this instance was fenced; the service then stops.
-    fenced: Option<String>,
+    /// Set once the service must stop: fenced, or state it cannot read.
+    fenced: Option<Halt>,
     findings: Vec<Finding>,
     /// When the record behind `findings` was received (timers firing on the wall clock: then).
     findings_cause: Instant,
@@ -143,6 +158,15 @@ pub struct Processor {
 
 /// How often each task's leads are scanned for the engine-state gauges (one task at a time).
 const STATE_REFRESH: Duration = Duration::from_secs(5);
+
+/// Why the processor stopped for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// Another instance took over this transactional id.
+    Fenced(String),
+    /// A task's changelog could not be read (corrupt, or written by a newer dozvon).
+    State(String),
+}
 
 /// What [`Processor::new`] needs.
 pub struct ProcessorSetup {
@@ -448,6 +472,18 @@ impl Processor {
         payload: Option<&[u8]>,
         headers: Option<OwnedHeaders>,
     ) -> Result<(), ()> {
+        self.send_to(topic, None, key, payload, headers)
+    }
+
+    /// [`Processor::send`] to one partition (else the partitioner's choice).
+    fn send_to(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), ()> {
         if self.failed.is_some() {
             return Err(());
         }
@@ -456,6 +492,9 @@ impl Processor {
             return Err(());
         }
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
         if let Some(key) = key {
             record = record.key(key);
         }
@@ -494,9 +533,9 @@ impl Processor {
         }
     }
 
-    /// Why this instance was fenced, once it was: the service must stop.
-    pub fn fenced(&self) -> Option<&str> {
-        self.fenced.as_deref()
+    /// Why the service must stop, once it must.
+    pub fn halted(&self) -> Option<&Halt> {
+        self.fenced.as_ref()
     }
 
     /// Between polls: pending restores, recovery after a failure, the commit when due.
@@ -584,6 +623,10 @@ impl Processor {
             return;
         }
         let started = Instant::now();
+        self.write_changelog();
+        if self.failed.is_some() {
+            return;
+        }
         let result = match self.guarantee {
             Guarantee::ExactlyOnce => self.commit_transaction(consumer),
             Guarantee::AtLeastOnce => self.commit_after_delivery(consumer),
@@ -598,6 +641,28 @@ impl Processor {
                 self.batch = Batch::new();
             }
             Err(failure) => self.fail(failure),
+        }
+    }
+
+    /// Each task's state changes since the last commit, to its changelog partition, in the
+    /// batch's transaction (at-least-once: delivered before the offsets commit).
+    fn write_changelog(&mut self) {
+        let topic = self.config.kafka.topics.changelog.clone();
+        let mut changes = Vec::new();
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for partition in partitions {
+            changes.clear();
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.engine_mut().take_changes(&mut changes);
+            }
+            for (key, value) in state_log::records(&changes) {
+                if self
+                    .send_to(&topic, Some(partition), Some(&key), value.as_deref(), None)
+                    .is_err()
+                {
+                    return;
+                }
+            }
         }
     }
 
@@ -659,6 +724,14 @@ impl Processor {
         let Some(failure) = self.failed.take() else {
             return;
         };
+        if failure.halt {
+            tracing::error!(
+                reason = failure.reason,
+                "cannot restore a task's state; stopping"
+            );
+            self.fenced = Some(Halt::State(failure.reason));
+            return;
+        }
         if failure.fenced && self.guarantee == Guarantee::ExactlyOnce {
             // The broker aborted the open transaction when the newer instance initialised
             // its producer; nothing of this batch is visible. Re-initialising would fence
@@ -667,7 +740,7 @@ impl Processor {
                 reason = failure.reason,
                 "fenced: another instance took over this transactional id; stopping"
             );
-            self.fenced = Some(failure.reason);
+            self.fenced = Some(Halt::Fenced(failure.reason));
             return;
         }
         self.failures_in_a_row += 1;
@@ -795,33 +868,34 @@ impl Processor {
         // The configuration was validated by building an engine at start-up.
         let engine = Engine::new(Arc::clone(&self.config))
             .map_err(|e| Failure::rewind(format!("engine: {e}")))?;
-        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
-        let topics = [self.inputs[0].as_str(), self.inputs[1].as_str()];
-        let report = restore::replay_into(
+        let mut engine = engine;
+        let report = state_log::read_into(
             &self.restore_client,
-            topics,
+            &self.config.kafka.topics.changelog,
             partition,
-            committed,
-            &mut task,
+            &mut engine,
             &self.stop,
-            |task, input, event, out| {
-                // No wall clock while restoring: only event time moves the clock.
-                let never_idle = Timestamp::from_compact_seconds(0);
-                task.apply(input, event, Instant::now(), never_idle, out);
-            },
         )
-        .map_err(|e| Failure::from_error("restore", &e))?;
+        .map_err(|error| match error {
+            RestoreError::Kafka(e) => Failure::from_error("restore", &e),
+            RestoreError::Stopped => Failure::rewind("stopped while restoring"),
+            halt @ (RestoreError::Corrupt { .. } | RestoreError::Engine(_)) => {
+                Failure::halt(halt.to_string())
+            }
+        })?;
+        // Changes from here on go to the changelog; what was read is there already.
+        engine.track_changes();
+        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
+        if let Some(clock) = committed.clock {
+            // Every timer due by this clock fired before the commit that stored the state.
+            task.restore_clock(clock, &mut Vec::new());
+        }
         self.stats.observe_restore(report.elapsed, report.bytes);
         ServiceStats::add(&self.stats.records_restored, report.records);
-        let engine = task.engine().stats();
         tracing::info!(
             partition,
-            calls = engine.calls_applied,
-            late = engine.calls_late + engine.lead_events_late,
-            lead_events = engine.lead_events_applied,
-            duplicates = engine.duplicates,
+            leads = task.engine().tracked_leads(),
             clock = %task.engine().clock().to_rfc3339(),
-            committed_clock = ?committed.clock.map(|c| c.to_rfc3339()),
             records = report.records,
             bytes = report.bytes,
             elapsed_ms = report.elapsed.as_millis() as u64,
