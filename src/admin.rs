@@ -90,14 +90,11 @@ pub fn create_compacted_topic<C: ClientContext>(
         .operation_timeout(Some(timeout))
         .request_timeout(Some(timeout));
     let results = block_on(admin.create_topics([&new], &options))?;
-    for result in results {
-        match result {
-            Ok(_) => return Ok(true),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => return Ok(false),
-            Err((_, code)) => return Err(KafkaError::AdminOp(code)),
-        }
+    match results.into_iter().next() {
+        Some(Ok(_)) => Ok(true),
+        Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => Ok(false),
+        Some(Err((_, code))) => Err(KafkaError::AdminOp(code)),
     }
-    Ok(false)
 }
 
 /// Runs a future to completion on the current thread. The admin client's futures are completed
