@@ -623,10 +623,6 @@ impl Processor {
             return;
         }
         let started = Instant::now();
-        self.write_changelog();
-        if self.failed.is_some() {
-            return;
-        }
         let result = match self.guarantee {
             Guarantee::ExactlyOnce => self.commit_transaction(consumer),
             Guarantee::AtLeastOnce => self.commit_after_delivery(consumer),
@@ -670,6 +666,10 @@ impl Processor {
         &mut self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), Failure> {
+        self.write_changelog();
+        if let Some(failure) = self.failed.take() {
+            return Err(failure);
+        }
         let offsets = self
             .offsets()
             .map_err(|e| Failure::from_error("offsets", &e))?;
@@ -697,6 +697,26 @@ impl Processor {
         &mut self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), Failure> {
+        // Outputs first, then the state that says they were sent: a crash in between repeats
+        // findings (allowed at-least-once), never loses one whose timer the state has fired.
+        self.flush_delivered("outputs")?;
+        self.write_changelog();
+        if let Some(failure) = self.failed.take() {
+            return Err(failure);
+        }
+        self.flush_delivered("changelog records")?;
+        let offsets = self
+            .offsets()
+            .map_err(|e| Failure::from_error("offsets", &e))?;
+        if offsets.count() > 0 {
+            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
+                .map_err(|e| Failure::from_error("commit offsets", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every record sent so far is acknowledged; any not delivered fails the batch.
+    fn flush_delivered(&mut self, what: &str) -> Result<(), Failure> {
         let failed_before = self.producer.context().failures();
         self.producer
             .flush(CALL_TIMEOUT)
@@ -704,15 +724,8 @@ impl Processor {
         let failed = self.producer.context().failures() - failed_before;
         if failed > 0 {
             return Err(Failure::rewind(format!(
-                "{failed} outputs were not delivered"
+                "{failed} {what} were not delivered"
             )));
-        }
-        let offsets = self
-            .offsets()
-            .map_err(|e| Failure::from_error("offsets", &e))?;
-        if offsets.count() > 0 {
-            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
-                .map_err(|e| Failure::from_error("commit offsets", &e))?;
         }
         Ok(())
     }

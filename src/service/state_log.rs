@@ -32,6 +32,20 @@ pub enum RestoreError {
     Stopped,
 }
 
+/// The changelog reader's context: reaching the end of the partition is the expected way a
+/// restore ends, not an error worth a log line.
+struct RestoreContext;
+
+impl rdkafka::ClientContext for RestoreContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "changelog reader");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for RestoreContext {}
+
 /// Encodes `changes` as changelog records: (key, value; `None` for a tombstone).
 pub fn records(changes: &[StateChange]) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> + '_ {
     changes.iter().map(changelog::encode)
@@ -48,7 +62,7 @@ pub fn read_into(
 ) -> Result<Restored, RestoreError> {
     let started = Instant::now();
     let mut report = Restored::default();
-    let consumer: BaseConsumer = client.create()?;
+    let consumer: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
     consumer.assign(&tpl)?;
