@@ -72,6 +72,15 @@ impl Failure {
         }
     }
 
+    /// `begin_transaction` refused: the producer is in a state only a new producer leaves
+    /// (e.g. an earlier abort still retrying after its call timed out), so it is replaced.
+    fn cannot_begin(error: &KafkaError) -> Self {
+        Failure {
+            fatal: true,
+            ..Failure::from_error("begin transaction", error)
+        }
+    }
+
     /// A failure that stops the service.
     fn halt(reason: impl Into<String>) -> Self {
         Failure {
@@ -488,7 +497,7 @@ impl Processor {
             return Err(());
         }
         if let Err(error) = self.ensure_transaction() {
-            self.fail(Failure::from_error("begin transaction", &error));
+            self.fail(Failure::cannot_begin(&error));
             return Err(());
         }
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
@@ -674,7 +683,7 @@ impl Processor {
             .offsets()
             .map_err(|e| Failure::from_error("offsets", &e))?;
         self.ensure_transaction()
-            .map_err(|e| Failure::from_error("begin transaction", &e))?;
+            .map_err(|e| Failure::cannot_begin(&e))?;
         if self.faults.before_commit() {
             return Err(Failure::rewind("injected abort (DOZVON_FAULT_ABORT_EVERY)"));
         }
@@ -931,11 +940,18 @@ impl Processor {
         let mut committed_all = committed;
         if let Some(failure) = self.failed.take() {
             tracing::warn!(reason = failure.reason, "commit at revoke failed; aborting");
-            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
-                let _ = self.producer.abort_transaction(CALL_TIMEOUT);
+            let mut fatal = failure.fatal;
+            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn && !fatal {
+                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT) {
+                    // An abort that timed out keeps retrying inside librdkafka and every
+                    // later begin_transaction conflicts with it.
+                    tracing::warn!(%error, "abort failed; the producer will be replaced");
+                    fatal = true;
+                }
             }
-            if failure.fatal {
-                self.failed = Some(failure); // the producer is replaced by the next recovery
+            if fatal {
+                // the producer is replaced by the next recovery
+                self.failed = Some(Failure { fatal, ..failure });
             }
             self.batch.in_txn = false;
             self.batch.dirty = false;
