@@ -75,6 +75,28 @@ pub fn create_topics<C: ClientContext>(
     Ok(created)
 }
 
+/// Creates a compacted topic (`cleanup.policy=compact`: the latest record per key is kept)
+/// unless it exists; `true` when it was created.
+pub fn create_compacted_topic<C: ClientContext>(
+    admin: &AdminClient<C>,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+    timeout: Duration,
+) -> Result<bool, KafkaError> {
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication))
+        .set("cleanup.policy", "compact");
+    let options = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let results = block_on(admin.create_topics([&new], &options))?;
+    match results.into_iter().next() {
+        Some(Ok(_)) => Ok(true),
+        Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) | None => Ok(false),
+        Some(Err((_, code))) => Err(KafkaError::AdminOp(code)),
+    }
+}
+
 /// Runs a future to completion on the current thread. The admin client's futures are completed
 /// by librdkafka's own threads, so no executor (and no tokio runtime, which would refuse to
 /// nest inside a caller's) is needed.

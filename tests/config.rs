@@ -367,7 +367,7 @@ fn effective_toml_lists_every_key_with_tenants_resolved() {
         effective["kafka"]["topics"]
             .as_table()
             .map(toml::Table::len),
-        Some(5)
+        Some(6)
     );
     assert_eq!(
         effective["kafka"]["encoding"]["calls"].as_str(),

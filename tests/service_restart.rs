@@ -1,5 +1,5 @@
 //! `dozvon run` stopped mid-stream and started again: the new instance rebuilds its tasks from
-//! the inputs up to the committed offsets, and the output of both together is `replay`'s.
+//! the changelog and the committed offsets, and the output of both together is `replay`'s.
 
 mod support;
 

@@ -145,6 +145,7 @@ pub(crate) struct RawTopics {
     pub violations: Option<String>,
     pub qc_reviews: Option<String>,
     pub dead_letter: Option<String>,
+    pub changelog: Option<String>,
 }
 
 /// `[kafka.encoding]` as written: every key optional.
@@ -174,7 +175,7 @@ pub(crate) struct RawKafka {
     pub producer_properties: Option<RawProperties>,
 }
 
-/// Topic names; all five distinct.
+/// Topic names; all six distinct.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicsConfig {
     /// Input: call-detail records (SPEC §1.1).
@@ -187,10 +188,13 @@ pub struct TopicsConfig {
     pub qc_reviews: String,
     /// Output: input that could not be decoded or validated (SPEC §5).
     pub dead_letter: String,
+    /// dozvon's own state: one compacted record per lead, partitioned like the inputs.
+    pub changelog: String,
 }
 
 impl Default for TopicsConfig {
-    /// `pbx.calls`, `crm.leads`, `dozvon.violations`, `dozvon.qc-reviews`, `dozvon.dead-letter`.
+    /// `pbx.calls`, `crm.leads`, `dozvon.violations`, `dozvon.qc-reviews`, `dozvon.dead-letter`,
+    /// `dozvon.changelog`.
     fn default() -> Self {
         TopicsConfig {
             calls: "pbx.calls".to_owned(),
@@ -198,6 +202,7 @@ impl Default for TopicsConfig {
             violations: "dozvon.violations".to_owned(),
             qc_reviews: "dozvon.qc-reviews".to_owned(),
             dead_letter: "dozvon.dead-letter".to_owned(),
+            changelog: "dozvon.changelog".to_owned(),
         }
     }
 }
@@ -213,13 +218,14 @@ impl TopicsConfig {
         [&self.violations, &self.qc_reviews, &self.dead_letter]
     }
 
-    fn named(&self) -> [(&'static str, &str); 5] {
+    fn named(&self) -> [(&'static str, &str); 6] {
         [
             ("calls", &self.calls),
             ("leads", &self.leads),
             ("violations", &self.violations),
             ("qc_reviews", &self.qc_reviews),
             ("dead_letter", &self.dead_letter),
+            ("changelog", &self.changelog),
         ]
     }
 
@@ -432,6 +438,7 @@ impl Section for KafkaConfig {
                 (&topics.violations, &mut out.topics.violations),
                 (&topics.qc_reviews, &mut out.topics.qc_reviews),
                 (&topics.dead_letter, &mut out.topics.dead_letter),
+                (&topics.changelog, &mut out.topics.changelog),
             ];
             for (value, slot) in slots {
                 if let Some(name) = value {
@@ -503,6 +510,7 @@ impl Section for KafkaConfig {
                 violations: Some(topics.violations.clone()),
                 qc_reviews: Some(topics.qc_reviews.clone()),
                 dead_letter: Some(topics.dead_letter.clone()),
+                changelog: Some(topics.changelog.clone()),
             }),
             encoding: Some(RawEncoding {
                 calls: encoding_name(encoding.calls),

@@ -20,6 +20,7 @@ mod output;
 mod processor;
 pub mod queries;
 mod restore;
+mod state_log;
 mod task;
 mod topics;
 
@@ -45,6 +46,7 @@ use crate::engine::{Engine, EngineError};
 use crate::registry::{self, RegistryClient, RegistryError};
 use context::ServiceContext;
 use output::Outputs;
+use processor::Halt;
 use processor::{Processor, ProcessorSetup};
 
 /// Why the service could not start or had to stop.
@@ -68,6 +70,18 @@ pub enum ServiceError {
         leads: String,
         leads_partitions: usize,
     },
+    #[error(
+        "the changelog topic {topic} has {found} partitions but the inputs have {expected}: \
+         a task's state lives in the changelog partition of its number, so the counts must \
+         match (changed partition counts need a state reset: docs/service.md)"
+    )]
+    ChangelogPartitions {
+        topic: String,
+        found: usize,
+        expected: usize,
+    },
+    #[error("{0}")]
+    State(String),
     #[error("output topics missing and [kafka] create_topics = false: {0}")]
     MissingOutput(String),
     #[error("cannot create topic {topic}: {reason}")]
@@ -225,17 +239,24 @@ pub fn run_blocking(
             Some(Err(error)) => consumer.context().processor().client_error(&error),
             None => {}
         }
-        let fenced = {
+        let halted = {
             let mut processor = consumer.context().processor();
             processor.after_poll(&consumer);
-            processor.fenced().map(str::to_owned)
+            processor.halted().cloned()
         };
-        if let Some(reason) = fenced {
-            consumer.unsubscribe();
-            return Err(ServiceError::Fenced {
-                transactional_id,
-                reason,
-            });
+        match halted {
+            None => {}
+            Some(Halt::Fenced(reason)) => {
+                consumer.unsubscribe();
+                return Err(ServiceError::Fenced {
+                    transactional_id,
+                    reason,
+                });
+            }
+            Some(Halt::State(reason)) => {
+                consumer.unsubscribe();
+                return Err(ServiceError::State(reason));
+            }
         }
     }
     tracing::info!("stopping: committing the in-flight batch");

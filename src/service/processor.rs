@@ -25,6 +25,7 @@ use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
 use super::restore::{self, Committed};
+use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
@@ -45,6 +46,8 @@ struct Failure {
     /// Another instance took over this instance's `transactional.id`: this one is a zombie
     /// and stops, rather than fence the newer one in turn.
     fenced: bool,
+    /// Retrying cannot help (unreadable state): the service stops.
+    halt: bool,
 }
 
 impl Failure {
@@ -65,6 +68,26 @@ impl Failure {
             reason: format!("{what}: {error}"),
             fatal,
             fenced,
+            halt: false,
+        }
+    }
+
+    /// `begin_transaction` refused: the producer is in a state only a new producer leaves
+    /// (e.g. an earlier abort still retrying after its call timed out), so it is replaced.
+    fn cannot_begin(error: &KafkaError) -> Self {
+        Failure {
+            fatal: true,
+            ..Failure::from_error("begin transaction", error)
+        }
+    }
+
+    /// A failure that stops the service.
+    fn halt(reason: impl Into<String>) -> Self {
+        Failure {
+            reason: reason.into(),
+            fatal: false,
+            fenced: false,
+            halt: true,
         }
     }
 
@@ -74,6 +97,7 @@ impl Failure {
             reason: reason.into(),
             fatal: false,
             fenced: false,
+            halt: false,
         }
     }
 }
@@ -125,8 +149,8 @@ pub struct Processor {
     positions: BTreeMap<(usize, i32), i64>,
     batch: Batch,
     failed: Option<Failure>,
-    /// Set once this instance was fenced; the service then stops.
-    fenced: Option<String>,
+    /// Set once the service must stop: fenced, or state it cannot read.
+    fenced: Option<Halt>,
     findings: Vec<Finding>,
     /// When the record behind `findings` was received (timers firing on the wall clock: then).
     findings_cause: Instant,
@@ -143,6 +167,15 @@ pub struct Processor {
 
 /// How often each task's leads are scanned for the engine-state gauges (one task at a time).
 const STATE_REFRESH: Duration = Duration::from_secs(5);
+
+/// Why the processor stopped for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// Another instance took over this transactional id.
+    Fenced(String),
+    /// A task's changelog could not be read (corrupt, or written by a newer dozvon).
+    State(String),
+}
 
 /// What [`Processor::new`] needs.
 pub struct ProcessorSetup {
@@ -448,14 +481,29 @@ impl Processor {
         payload: Option<&[u8]>,
         headers: Option<OwnedHeaders>,
     ) -> Result<(), ()> {
+        self.send_to(topic, None, key, payload, headers)
+    }
+
+    /// [`Processor::send`] to one partition (else the partitioner's choice).
+    fn send_to(
+        &mut self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<(), ()> {
         if self.failed.is_some() {
             return Err(());
         }
         if let Err(error) = self.ensure_transaction() {
-            self.fail(Failure::from_error("begin transaction", &error));
+            self.fail(Failure::cannot_begin(&error));
             return Err(());
         }
         let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
         if let Some(key) = key {
             record = record.key(key);
         }
@@ -494,9 +542,9 @@ impl Processor {
         }
     }
 
-    /// Why this instance was fenced, once it was: the service must stop.
-    pub fn fenced(&self) -> Option<&str> {
-        self.fenced.as_deref()
+    /// Why the service must stop, once it must.
+    pub fn halted(&self) -> Option<&Halt> {
+        self.fenced.as_ref()
     }
 
     /// Between polls: pending restores, recovery after a failure, the commit when due.
@@ -601,15 +649,41 @@ impl Processor {
         }
     }
 
+    /// Each task's state changes since the last commit, to its changelog partition, in the
+    /// batch's transaction (at-least-once: delivered before the offsets commit).
+    fn write_changelog(&mut self) {
+        let topic = self.config.kafka.topics.changelog.clone();
+        let mut changes = Vec::new();
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for partition in partitions {
+            changes.clear();
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.engine_mut().take_changes(&mut changes);
+            }
+            for (key, value) in state_log::records(&changes) {
+                if self
+                    .send_to(&topic, Some(partition), Some(&key), value.as_deref(), None)
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     fn commit_transaction<C: ConsumerContext>(
         &mut self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), Failure> {
+        self.write_changelog();
+        if let Some(failure) = self.failed.take() {
+            return Err(failure);
+        }
         let offsets = self
             .offsets()
             .map_err(|e| Failure::from_error("offsets", &e))?;
         self.ensure_transaction()
-            .map_err(|e| Failure::from_error("begin transaction", &e))?;
+            .map_err(|e| Failure::cannot_begin(&e))?;
         if self.faults.before_commit() {
             return Err(Failure::rewind("injected abort (DOZVON_FAULT_ABORT_EVERY)"));
         }
@@ -632,6 +706,26 @@ impl Processor {
         &mut self,
         consumer: &BaseConsumer<C>,
     ) -> Result<(), Failure> {
+        // Outputs first, then the state that says they were sent: a crash in between repeats
+        // findings (allowed at-least-once), never loses one whose timer the state has fired.
+        self.flush_delivered("outputs")?;
+        self.write_changelog();
+        if let Some(failure) = self.failed.take() {
+            return Err(failure);
+        }
+        self.flush_delivered("changelog records")?;
+        let offsets = self
+            .offsets()
+            .map_err(|e| Failure::from_error("offsets", &e))?;
+        if offsets.count() > 0 {
+            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
+                .map_err(|e| Failure::from_error("commit offsets", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every record sent so far is acknowledged; any not delivered fails the batch.
+    fn flush_delivered(&mut self, what: &str) -> Result<(), Failure> {
         let failed_before = self.producer.context().failures();
         self.producer
             .flush(CALL_TIMEOUT)
@@ -639,15 +733,8 @@ impl Processor {
         let failed = self.producer.context().failures() - failed_before;
         if failed > 0 {
             return Err(Failure::rewind(format!(
-                "{failed} outputs were not delivered"
+                "{failed} {what} were not delivered"
             )));
-        }
-        let offsets = self
-            .offsets()
-            .map_err(|e| Failure::from_error("offsets", &e))?;
-        if offsets.count() > 0 {
-            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
-                .map_err(|e| Failure::from_error("commit offsets", &e))?;
         }
         Ok(())
     }
@@ -659,6 +746,14 @@ impl Processor {
         let Some(failure) = self.failed.take() else {
             return;
         };
+        if failure.halt {
+            tracing::error!(
+                reason = failure.reason,
+                "cannot restore a task's state; stopping"
+            );
+            self.fenced = Some(Halt::State(failure.reason));
+            return;
+        }
         if failure.fenced && self.guarantee == Guarantee::ExactlyOnce {
             // The broker aborted the open transaction when the newer instance initialised
             // its producer; nothing of this batch is visible. Re-initialising would fence
@@ -667,7 +762,7 @@ impl Processor {
                 reason = failure.reason,
                 "fenced: another instance took over this transactional id; stopping"
             );
-            self.fenced = Some(failure.reason);
+            self.fenced = Some(Halt::Fenced(failure.reason));
             return;
         }
         self.failures_in_a_row += 1;
@@ -795,33 +890,34 @@ impl Processor {
         // The configuration was validated by building an engine at start-up.
         let engine = Engine::new(Arc::clone(&self.config))
             .map_err(|e| Failure::rewind(format!("engine: {e}")))?;
-        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
-        let topics = [self.inputs[0].as_str(), self.inputs[1].as_str()];
-        let report = restore::replay_into(
+        let mut engine = engine;
+        let report = state_log::read_into(
             &self.restore_client,
-            topics,
+            &self.config.kafka.topics.changelog,
             partition,
-            committed,
-            &mut task,
+            &mut engine,
             &self.stop,
-            |task, input, event, out| {
-                // No wall clock while restoring: only event time moves the clock.
-                let never_idle = Timestamp::from_compact_seconds(0);
-                task.apply(input, event, Instant::now(), never_idle, out);
-            },
         )
-        .map_err(|e| Failure::from_error("restore", &e))?;
+        .map_err(|error| match error {
+            RestoreError::Kafka(e) => Failure::from_error("restore", &e),
+            RestoreError::Stopped => Failure::rewind("stopped while restoring"),
+            halt @ (RestoreError::Corrupt { .. } | RestoreError::Engine(_)) => {
+                Failure::halt(halt.to_string())
+            }
+        })?;
+        // Changes from here on go to the changelog; what was read is there already.
+        engine.track_changes();
+        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
+        if let Some(clock) = committed.clock {
+            // Every timer due by this clock fired before the commit that stored the state.
+            task.restore_clock(clock, &mut Vec::new());
+        }
         self.stats.observe_restore(report.elapsed, report.bytes);
         ServiceStats::add(&self.stats.records_restored, report.records);
-        let engine = task.engine().stats();
         tracing::info!(
             partition,
-            calls = engine.calls_applied,
-            late = engine.calls_late + engine.lead_events_late,
-            lead_events = engine.lead_events_applied,
-            duplicates = engine.duplicates,
+            leads = task.engine().tracked_leads(),
             clock = %task.engine().clock().to_rfc3339(),
-            committed_clock = ?committed.clock.map(|c| c.to_rfc3339()),
             records = report.records,
             bytes = report.bytes,
             elapsed_ms = report.elapsed.as_millis() as u64,
@@ -844,11 +940,18 @@ impl Processor {
         let mut committed_all = committed;
         if let Some(failure) = self.failed.take() {
             tracing::warn!(reason = failure.reason, "commit at revoke failed; aborting");
-            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
-                let _ = self.producer.abort_transaction(CALL_TIMEOUT);
+            let mut fatal = failure.fatal;
+            if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn && !fatal {
+                if let Err(error) = self.producer.abort_transaction(CALL_TIMEOUT) {
+                    // An abort that timed out keeps retrying inside librdkafka and every
+                    // later begin_transaction conflicts with it.
+                    tracing::warn!(%error, "abort failed; the producer will be replaced");
+                    fatal = true;
+                }
             }
-            if failure.fatal {
-                self.failed = Some(failure); // the producer is replaced by the next recovery
+            if fatal {
+                // the producer is replaced by the next recovery
+                self.failed = Some(Failure { fatal, ..failure });
             }
             self.batch.in_txn = false;
             self.batch.dirty = false;

@@ -142,6 +142,10 @@ impl Task {
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
+
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
 }
 
 #[cfg(test)]

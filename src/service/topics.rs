@@ -48,6 +48,7 @@ pub fn prepare(
             leads_partitions: counts[1],
         });
     }
+    changelog(config, admin, counts[0])?;
     let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
     let mut missing = Vec::new();
     for topic in outputs {
@@ -78,4 +79,42 @@ pub fn prepare(
         tracing::info!(topic, partitions = partition_count, "created output topic");
     }
     Ok(counts[0])
+}
+
+/// The changelog topic: as many partitions as the inputs (created compacted when missing).
+fn changelog(
+    config: &Config,
+    admin: &AdminClient<DefaultClientContext>,
+    expected: usize,
+) -> Result<(), ServiceError> {
+    let topic = &config.kafka.topics.changelog;
+    match partitions(admin, topic)? {
+        Some(found) if found == expected => Ok(()),
+        Some(found) => Err(ServiceError::ChangelogPartitions {
+            topic: topic.clone(),
+            found,
+            expected,
+        }),
+        None if !config.kafka.create_topics => Err(ServiceError::MissingOutput(topic.clone())),
+        None => {
+            let partition_count = i32::try_from(expected).unwrap_or(i32::MAX);
+            admin::create_compacted_topic(
+                admin,
+                topic,
+                partition_count,
+                config.kafka.replication_factor,
+                METADATA_TIMEOUT,
+            )
+            .map_err(|error| ServiceError::CreateTopic {
+                topic: topic.clone(),
+                reason: error.to_string(),
+            })?;
+            tracing::info!(
+                topic,
+                partitions = partition_count,
+                "created changelog topic"
+            );
+            Ok(())
+        }
+    }
 }

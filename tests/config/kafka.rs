@@ -34,6 +34,7 @@ fn kafka_and_processing_defaults() {
             violations: "dozvon.violations".into(),
             qc_reviews: "dozvon.qc-reviews".into(),
             dead_letter: "dozvon.dead-letter".into(),
+            changelog: "dozvon.changelog".into(),
         }
     );
     assert_eq!(kafka.topics.inputs(), ["pbx.calls", "crm.leads"]);
@@ -144,6 +145,7 @@ fn every_kafka_and_processing_key_parses_into_its_value() {
             violations: "qc.violations".into(),
             qc_reviews: "qc.reviews".into(),
             dead_letter: "qc.dlq".into(),
+            changelog: "dozvon.changelog".into(),
         },
         encoding: EncodingConfig {
             calls: TopicEncoding::Avro,

@@ -52,6 +52,7 @@ pub struct Topics {
     pub violations: String,
     pub qc_reviews: String,
     pub dead_letter: String,
+    pub changelog: String,
     pub group: String,
 }
 
@@ -64,6 +65,7 @@ impl Topics {
             violations: format!("{base}.violations"),
             qc_reviews: format!("{base}.qc-reviews"),
             dead_letter: format!("{base}.dead-letter"),
+            changelog: format!("{base}.changelog"),
             group: format!("{base}.group"),
         }
     }
@@ -142,6 +144,7 @@ leads = "{leads}"
 violations = "{violations}"
 qc_reviews = "{qc_reviews}"
 dead_letter = "{dead_letter}"
+changelog = "{changelog}"
 
 [kafka.consumer_properties]
 "session.timeout.ms" = "6000"
@@ -163,6 +166,7 @@ idle_timeout = "1s"
         violations = topics.violations,
         qc_reviews = topics.qc_reviews,
         dead_letter = topics.dead_letter,
+        changelog = topics.changelog,
     )
 }
 

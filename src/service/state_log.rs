@@ -1,0 +1,99 @@
+//! The task's side of the changelog topic: its changes written with each commit, and its
+//! state read back (from the beginning to the end of its partition) when it is rebuilt.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::restore::Restored;
+use crate::changelog::{self, ChangelogError};
+use crate::engine::{Engine, EngineError, StateChange};
+
+/// Why a task's state could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("reading the changelog: {0}")]
+    Kafka(#[from] KafkaError),
+    /// The changelog holds something this dozvon cannot read: never guess, stop.
+    #[error("changelog {topic} partition {partition} offset {offset}: {source}")]
+    Corrupt {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        source: ChangelogError,
+    },
+    #[error("restoring a changelog record: {0}")]
+    Engine(#[from] EngineError),
+    #[error("stopped while restoring")]
+    Stopped,
+}
+
+/// The changelog reader's context: reaching the end of the partition is the expected way a
+/// restore ends, not an error worth a log line.
+struct RestoreContext;
+
+impl rdkafka::ClientContext for RestoreContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "changelog reader");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for RestoreContext {}
+
+/// Encodes `changes` as changelog records: (key, value; `None` for a tombstone).
+pub fn records(changes: &[StateChange]) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> + '_ {
+    changes.iter().map(changelog::encode)
+}
+
+/// Reads changelog partition `partition` of `topic` from its beginning to its end into
+/// `engine` (read_committed: only what committed transactions wrote).
+pub fn read_into(
+    client: &ClientConfig,
+    topic: &str,
+    partition: i32,
+    engine: &mut Engine,
+    stop: &AtomicBool,
+) -> Result<Restored, RestoreError> {
+    let started = Instant::now();
+    let mut report = Restored::default();
+    let consumer: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
+    consumer.assign(&tpl)?;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(RestoreError::Stopped);
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            // The end of the partition as of this fetch: everything committed is read.
+            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(error)) => {
+                tracing::warn!(%error, topic, partition, "changelog fetch error, retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Some(Ok(message)) => {
+                let key = message.key().unwrap_or_default();
+                let value = message.payload();
+                report.records += 1;
+                report.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64;
+                let change =
+                    changelog::decode(key, value).map_err(|source| RestoreError::Corrupt {
+                        topic: topic.to_owned(),
+                        partition,
+                        offset: message.offset(),
+                        source,
+                    })?;
+                engine.restore(&change)?;
+            }
+        }
+    }
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
