@@ -13,6 +13,9 @@ use super::restore::Restored;
 use crate::changelog::{self, ChangelogError};
 use crate::engine::{Engine, EngineError, StateChange};
 
+/// How long a restore waits for the changelog topic's metadata.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Why a task's state could not be read back.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -38,7 +41,12 @@ struct RestoreContext;
 
 impl rdkafka::ClientContext for RestoreContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        // librdkafka reports the end of the partition both ways.
+        if !matches!(
+            error,
+            KafkaError::PartitionEOF(_)
+                | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        ) {
             tracing::warn!(%error, reason, "changelog reader");
         }
     }
@@ -63,6 +71,10 @@ pub fn read_into(
     let started = Instant::now();
     let mut report = Restored::default();
     let consumer: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
+    // With the partition's leader known before the assignment, the query for its first offset
+    // goes out at once; otherwise librdkafka retries it after 500 ms (measured: every restore,
+    // even of an empty partition, took 510 ms).
+    consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, partition, Offset::Beginning)?;
     consumer.assign(&tpl)?;
