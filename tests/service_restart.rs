@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::compare::{assert_same, by_id};
+use support::compare::{assert_findings_by_id, by_id};
 use support::dataset::Generated;
 use support::{Reader, Service, Topics};
 
@@ -48,28 +48,15 @@ fn restart_matches_replay(test: &str, guarantee: &str) {
         logs.contains("task restored"),
         "the second instance restored its tasks:\n{logs}"
     );
-    let violations = reader.payloads(&topics.violations);
-    let reviews = reader.payloads(&topics.qc_reviews);
-    assert_same(
-        "violations",
-        &by_id(&violations, "violation_id"),
-        &want_violations,
-        &logs,
-    );
-    assert_same(
-        "QC reviews",
-        &by_id(&reviews, "review_id"),
-        &want_reviews,
-        &logs,
-    );
+    assert_findings_by_id(&reader, &topics, &data.violations, &data.reviews, &logs);
     if guarantee == "exactly_once" {
         assert_eq!(
-            violations.len(),
+            reader.payloads(&topics.violations).len(),
             want_violations.len(),
             "no violation published twice"
         );
         assert_eq!(
-            reviews.len(),
+            reader.payloads(&topics.qc_reviews).len(),
             want_reviews.len(),
             "no QC review published twice"
         );

@@ -6,22 +6,34 @@
 
 mod support;
 
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use support::compare::{assert_findings, assert_same, by_id, read_findings};
+use support::compare::{assert_findings, assert_findings_by_id, read_findings};
 use support::dataset::Generated;
 use support::{Reader, Service, Topics};
 
-#[test]
-fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
+/// A paced stream on 4 partitions (about 10 s of traffic, so the second instance joins while
+/// records still arrive) and two instances in one group: the second started once the first
+/// published, returned once it restored its first task (the range assignor gave it half of
+/// the partitions).
+struct TwoInstances {
+    data: Generated,
+    topics: Topics,
+    publisher: JoinHandle<()>,
+    reader: Reader,
+    first: Service,
+    second: Service,
+}
+
+fn two_instances(test: &str, guarantee: &str) -> TwoInstances {
     let data = Generated::new();
-    let topics = Topics::new("scale");
-    // About 10 s of traffic, so the second instance joins while records still arrive.
+    let topics = Topics::new(test);
     let publisher = data.publish_paced(&topics, 4, 200);
     let config = |id: &str| {
         support::service_config(
             &topics,
-            "exactly_once",
+            guarantee,
             &format!(
                 "max_batch = 25\ntransactional_id = \"{}\"",
                 support::unique(id)
@@ -29,19 +41,38 @@ fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
         )
     };
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
-    let mut first = Service::start(&config("first"), &[]);
+    let first = Service::start(&config("first"), &[]);
     reader.read_until(
         Duration::from_secs(120),
         |r| !r[&topics.qc_reviews].is_empty(),
         || first.log_text(),
     );
-    // The second joins: the range assignor gives it half of the partitions.
-    let mut second = Service::start(&config("second"), &[]);
+    let second = Service::start(&config("second"), &[]);
     reader.read_until(
         Duration::from_secs(120),
         |_| second.log_text().contains("task restored"),
         || second.log_text(),
     );
+    TwoInstances {
+        data,
+        topics,
+        publisher,
+        reader,
+        first,
+        second,
+    }
+}
+
+#[test]
+fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
+    let TwoInstances {
+        data,
+        topics,
+        publisher,
+        mut reader,
+        mut first,
+        mut second,
+    } = two_instances("scale", "exactly_once");
     // ... and leaves again: the first takes them back.
     assert_eq!(second.terminate(), Some(0), "second instance exit status");
     publisher.join().expect("publisher");
@@ -63,35 +94,17 @@ fn an_instance_joining_and_leaving_mid_stream_changes_nothing_in_the_output() {
     assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
 }
 
-/// Starts two instances on a paced stream, kills one once both work, and lets the survivor
-/// finish.
+/// Two instances on a paced stream; the second is killed once it works, the first (the
+/// survivor) finishes.
 fn one_of_two_killed(test: &str, guarantee: &str, exact: bool) {
-    let data = Generated::new();
-    let topics = Topics::new(test);
-    let publisher = data.publish_paced(&topics, 4, 200);
-    let config = |id: &str| {
-        support::service_config(
-            &topics,
-            guarantee,
-            &format!(
-                "max_batch = 25\ntransactional_id = \"{}\"",
-                support::unique(id)
-            ),
-        )
-    };
-    let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 4);
-    let mut survivor = Service::start(&config("survivor"), &[]);
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| !r[&topics.qc_reviews].is_empty(),
-        || survivor.log_text(),
-    );
-    let mut victim = Service::start(&config("victim"), &[]);
-    reader.read_until(
-        Duration::from_secs(120),
-        |_| victim.log_text().contains("task restored"),
-        || victim.log_text(),
-    );
+    let TwoInstances {
+        data,
+        topics,
+        publisher,
+        mut reader,
+        first: mut survivor,
+        second: mut victim,
+    } = two_instances(test, guarantee);
     // Let the victim work on its partitions (records still arrive), then kill it mid-batch.
     let before = reader.payloads(&topics.qc_reviews).len();
     reader.read_until(
@@ -131,21 +144,7 @@ fn one_of_two_killed(test: &str, guarantee: &str, exact: bool) {
     if exact {
         assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
     } else {
-        // by_id panics on two different payloads under one id.
-        let violations = by_id(&reader.payloads(&topics.violations), "violation_id");
-        let reviews = by_id(&reader.payloads(&topics.qc_reviews), "review_id");
-        assert_same(
-            "violations",
-            &violations,
-            &by_id(&data.violations, "violation_id"),
-            &log,
-        );
-        assert_same(
-            "QC reviews",
-            &reviews,
-            &by_id(&data.reviews, "review_id"),
-            &log,
-        );
+        assert_findings_by_id(&reader, &topics, &data.violations, &data.reviews, &log);
     }
 }
 

@@ -43,6 +43,29 @@ pub fn assert_findings(
     );
 }
 
+/// At-least-once: the output topics hold every `replay` finding, and a finding published more
+/// than once is the same finding each time (two payloads under one id panic).
+pub fn assert_findings_by_id(
+    reader: &Reader,
+    topics: &Topics,
+    violations: &[serde_json::Value],
+    reviews: &[serde_json::Value],
+    log: &str,
+) {
+    assert_same(
+        "violations",
+        &by_id(&reader.payloads(&topics.violations), "violation_id"),
+        &by_id(violations, "violation_id"),
+        log,
+    );
+    assert_same(
+        "QC reviews",
+        &by_id(&reader.payloads(&topics.qc_reviews), "review_id"),
+        &by_id(reviews, "review_id"),
+        log,
+    );
+}
+
 /// Output records by finding id (`id_field`); two different payloads under one id panic.
 pub fn by_id(values: &[serde_json::Value], id_field: &str) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
