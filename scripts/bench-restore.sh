@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# Measures how fast a cold `dozvon run` restores its state from the changelog topic
+# (docs/restore-bench.md has the method and the results).
+#
+#   scripts/bench-restore.sh [LEADS_PER_DAY [DAYS [PARTITIONS]]]      (default 10000 10 4)
+#
+# 1. starts its own Tansu broker (scripts/tansu.sh, memory storage);
+# 2. publishes a generated dataset (`dozvon gen --brokers ... --rate 0`);
+# 3. runs `dozvon run` until every published record is counted in
+#    dozvon_input_records_total, then stops it with SIGTERM (the state is in the changelog);
+# 4. RUNS times (default 3): starts a fresh `dozvon run` with the same group (a cold process),
+#    times process start -> partitions assigned -> each "task restored" log line -> /readyz 200,
+#    and stops it with SIGTERM;
+#    then, with TUNED_PROPERTIES set, RUNS more with those librdkafka consumer properties;
+# 5. prints a table per run, the per-partition restore lines and the medians.
+#
+# Environment (all optional):
+#   DOZVON           the dozvon binary (default $CARGO_TARGET_DIR/release/dozvon, else
+#                    target/release/dozvon; build it with `cargo build --release`)
+#   RUNS             cold restarts to measure (default 3)
+#   MANAGERS         generated managers (default LEADS_PER_DAY / 40, at least 20)
+#   COMMIT_INTERVAL  [processing] commit_interval of the loading run (default 5s)
+#   MAX_BATCH        [processing] max_batch of the loading run (default 1000000)
+#                    Tansu does not compact, so every commit that touches a lead adds a
+#                    changelog record for it: large batches keep the records per lead down
+#                    (1.7 at 100k leads, 4.9 at 1M with the defaults). Both go into the cold
+#                    runs too.
+#   BENCH_DIR        working directory (default a new /tmp/dozvon-bench-restore.XXXXXX); it
+#                    keeps the logs, configuration and results (results.tsv, restores.tsv)
+#   LOAD_TIMEOUT     seconds for the loading run (default 3600)
+#   READY_TIMEOUT    seconds for a cold run to become ready (default 600)
+#   TUNED_PROPERTIES TOML lines added to [kafka.consumer_properties] for RUNS more cold
+#                    restarts ("tuned-N") after the default ones ("default-N"), e.g.
+#                    TUNED_PROPERTIES='"fetch.queue.backoff.ms" = "10"'
+#   KEEP_BROKER=1    leave the broker running at the end (its address is printed)
+set -euo pipefail
+
+LEADS_PER_DAY=${1:-10000}
+DAYS=${2:-10}
+PARTITIONS=${3:-4}
+RUNS=${RUNS:-3}
+COMMIT_INTERVAL=${COMMIT_INTERVAL:-5s}
+MAX_BATCH=${MAX_BATCH:-1000000}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-3600}
+READY_TIMEOUT=${READY_TIMEOUT:-600}
+STOP_TIMEOUT=60
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DOZVON=${DOZVON:-${CARGO_TARGET_DIR:-$ROOT/target}/release/dozvon}
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+positive() {
+  [[ $1 =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$1'
+usage: $0 [LEADS_PER_DAY [DAYS [PARTITIONS]]]"
+}
+for arg in "$LEADS_PER_DAY" "$DAYS" "$PARTITIONS" "$RUNS" "$MAX_BATCH"; do
+  positive "$arg"
+done
+MANAGERS=${MANAGERS:-$((LEADS_PER_DAY / 40 > 20 ? LEADS_PER_DAY / 40 : 20))}
+positive "$MANAGERS"
+for tool in curl jq awk column getconf; do
+  command -v "$tool" >/dev/null || die "$tool is required"
+done
+[ -x "$DOZVON" ] || die "no dozvon binary at $DOZVON (cargo build --release, or set DOZVON)"
+
+WORK=${BENCH_DIR:-$(mktemp -d /tmp/dozvon-bench-restore.XXXXXX)}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+BROKER_DIR=$WORK/broker
+SERVICE_PID=
+BROKER_STARTED=
+
+cleanup() {
+  local status=$?
+  if [ -n "$SERVICE_PID" ] && alive "$SERVICE_PID"; then
+    kill -TERM "$SERVICE_PID" 2>/dev/null || true
+    wait_exit "$SERVICE_PID" "$STOP_TIMEOUT" || kill -KILL "$SERVICE_PID" 2>/dev/null || true
+  fi
+  if [ -n "$BROKER_STARTED" ]; then
+    if [ "${KEEP_BROKER:-0}" = 1 ]; then
+      log "broker left running at $(cat "$BROKER_DIR/tansu.addr" 2>/dev/null || echo '?')" \
+        "(scripts/tansu.sh stop $BROKER_DIR)"
+    else
+      "$ROOT/scripts/tansu.sh" stop "$BROKER_DIR" >/dev/null 2>&1 || true
+    fi
+  fi
+  log "logs and results in $WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+now() { date +%s.%N; }
+
+# Whether process $1 runs (an exited child that was not waited for is not running).
+alive() {
+  local state
+  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Waits up to $2 seconds for process $1 to exit; its status is returned when it was a child.
+wait_exit() {
+  local pid=$1 deadline=$(($(date +%s) + $2))
+  while alive "$pid"; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      return 1
+    fi
+    sleep 0.1
+  done
+  wait "$pid" 2>/dev/null || return $?
+}
+
+# CPU seconds (user + system) process $1 has used so far.
+cpu_seconds() {
+  awk -v tck="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / tck }' "/proc/$1/stat"
+}
+
+# CPU seconds of the busiest thread of process $1 (the processing thread, which restores)
+# and of all its live threads together, tab-separated.
+thread_cpu_seconds() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    sed 's/^.*) //' "$task/stat" 2>/dev/null || true
+  done | awk -v tck="$CLK_TCK" '{ t = ($12 + $13) / tck; all += t; if (t > top) top = t }
+    END { printf "%.2f\t%.2f\n", top, all }'
+}
+
+# Microseconds that some task waited for a CPU, system-wide (PSI; 0 without it).
+cpu_pressure_us() {
+  sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null | grep . || echo 0
+}
+
+# Peak resident memory of process $1, MiB.
+peak_rss_mib() {
+  awk '/^VmHWM:/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status"
+}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# The HTTP address `dozvon run` logged (JSON log lines), empty until it did.
+http_address() {
+  jq -Rr 'fromjson? | select(.fields.message // "" | startswith("http: serving"))
+          | .fields.address' "$1" 2>/dev/null | head -n1
+}
+
+# Sum of every series of metric $2 at address $1.
+metric_sum() {
+  curl -sf --max-time 5 "http://$1/metrics" |
+    awk -v name="$2" 'index($1, name) == 1 && (length($1) == length(name) ||
+      substr($1, length(name) + 1, 1) == "{") { sum += $NF } END { printf "%.0f\n", sum }'
+}
+
+# Starts `dozvon run` with configuration $1 and log $2; sets SERVICE_PID and STARTED_AT.
+start_service() {
+  STARTED_AT=$(now)
+  RUST_LOG=${RUST_LOG:-info} DOZVON_LOG_FORMAT=json "$DOZVON" run --config "$1" 2>"$2" &
+  SERVICE_PID=$!
+}
+
+# Waits for the service's HTTP address (its log $1); prints it.
+wait_http() {
+  local deadline=$(($(date +%s) + 60)) address
+  while :; do
+    address=$(http_address "$1")
+    [ -n "$address" ] && break
+    alive "$SERVICE_PID" || die "dozvon run exited; see $1"
+    [ "$(date +%s)" -lt "$deadline" ] || die "dozvon run logged no HTTP address in 60 s; see $1"
+    sleep 0.01
+  done
+  echo "$address"
+}
+
+# SIGTERM to the service; it must exit 0.
+stop_service() {
+  local status=0
+  kill -TERM "$SERVICE_PID"
+  wait_exit "$SERVICE_PID" "$STOP_TIMEOUT" || status=$?
+  if alive "$SERVICE_PID"; then
+    kill -KILL "$SERVICE_PID" 2>/dev/null || true
+    die "dozvon run did not stop within ${STOP_TIMEOUT}s of SIGTERM"
+  fi
+  SERVICE_PID=
+  [ "$status" = 0 ] || die "dozvon run exited with status $status after SIGTERM"
+}
+
+# Epoch seconds of an RFC 3339 timestamp.
+epoch() { date -u -d "$1" +%s.%N; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+  else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---------------------------------------------------------------------------------------------
+
+log "machine: nproc=$(nproc), $(uptime | sed 's/^ *//')"
+log "memory: $(free -m | awk '/^Mem:/ { print $2 " MiB total, " $7 " MiB available" }')"
+log "dataset: --leads-per-day $LEADS_PER_DAY --days $DAYS --managers $MANAGERS," \
+  "$PARTITIONS partitions; loading with commit_interval=$COMMIT_INTERVAL max_batch=$MAX_BATCH"
+log "dozvon: $DOZVON; work dir: $WORK"
+
+mkdir -p "$BROKER_DIR"
+BROKER_STARTED=1
+BROKERS=$("$ROOT/scripts/tansu.sh" start "$BROKER_DIR") || die "the broker did not start"
+TANSU_PID=$(cat "$BROKER_DIR/tansu.pid")
+log "broker: $BROKERS (pid $TANSU_PID)"
+
+CONFIG=$WORK/dozvon.toml
+cat >"$CONFIG" <<EOF
+[kafka]
+brokers = "$BROKERS"
+group_id = "bench-restore"
+
+[kafka.topics]
+calls = "bench.calls"
+leads = "bench.leads"
+violations = "bench.violations"
+qc_reviews = "bench.qc-reviews"
+dead_letter = "bench.dead-letter"
+changelog = "bench.changelog"
+
+[kafka.consumer_properties]
+"session.timeout.ms" = "6000"
+"fetch.wait.max.ms" = "5"
+
+[http]
+listen = "127.0.0.1:0"
+
+[processing]
+guarantee = "at_least_once"
+commit_interval = "$COMMIT_INTERVAL"
+max_batch = $MAX_BATCH
+# The data is in the past: an idle partition must not move its clock to the wall clock.
+idle_timeout = "1000h"
+
+# Keep every generated lead tracked (none is evicted), so restored leads = generated leads.
+[state]
+terminal_retention = "3650d"
+idle_retention = "3650d"
+EOF
+"$DOZVON" check-config "$CONFIG" >/dev/null || die "invalid configuration $CONFIG"
+
+# --- publish -----------------------------------------------------------------------------------
+log "publishing..."
+gen_started=$(now)
+RUST_LOG=warn "$DOZVON" gen --brokers "$BROKERS" --partitions "$PARTITIONS" --rate 0 \
+  --calls-topic bench.calls --leads-topic bench.leads \
+  --days "$DAYS" --leads-per-day "$LEADS_PER_DAY" --managers "$MANAGERS" \
+  >"$WORK/gen.out" 2>"$WORK/gen.log" || die "dozvon gen failed; see $WORK/gen.log"
+read -r CALLS EVENTS < <(sed -n 's/^published \([0-9]*\) calls and \([0-9]*\) lead events.*/\1 \2/p' \
+  "$WORK/gen.out") || true
+[ -n "${CALLS:-}" ] || die "unexpected dozvon gen output: $(cat "$WORK/gen.out")"
+PUBLISHED=$((CALLS + EVENTS))
+log "$(cat "$WORK/gen.out") (wall $(awk -v a="$gen_started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s)"
+
+# --- load: consume everything once, which writes the changelog ---------------------------------
+log "loading: dozvon run until $PUBLISHED input records are counted..."
+start_service "$CONFIG" "$WORK/load.log"
+load_started=$STARTED_AT
+address=$(wait_http "$WORK/load.log")
+deadline=$(($(date +%s) + LOAD_TIMEOUT))
+last_report=0
+while :; do
+  counted=$(metric_sum "$address" dozvon_input_records_total) || counted=0
+  [ "$counted" -ge "$PUBLISHED" ] && break
+  alive "$SERVICE_PID" || die "dozvon run exited while loading; see $WORK/load.log"
+  [ "$(date +%s)" -lt "$deadline" ] ||
+    die "loading timed out after ${LOAD_TIMEOUT}s ($counted of $PUBLISHED records); see $WORK/load.log"
+  if [ $(($(date +%s) - last_report)) -ge 30 ]; then
+    log "  $counted / $PUBLISHED records, dozvon RSS $(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' \
+      "/proc/$SERVICE_PID/status") MiB, broker RSS $(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' \
+      "/proc/$TANSU_PID/status") MiB"
+    last_report=$(date +%s)
+  fi
+  sleep 1
+done
+LOAD_SECONDS=$(awk -v a="$load_started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+LOAD_RSS=$(peak_rss_mib "$SERVICE_PID")
+stop_service
+log "loaded in $LOAD_SECONDS s (peak RSS $LOAD_RSS MiB); broker RSS" \
+  "$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$TANSU_PID/status") MiB"
+
+# --- cold restarts ---------------------------------------------------------------------------
+RESULTS=$WORK/results.tsv
+RESTORES=$WORK/restores.tsv
+printf 'run\tload1\tready_s\tjoin_s\trestore_s\tsum_elapsed_s\tbetween_s\tleads\trecords\tbytes\tleads_per_s\trecords_per_s\tmb_per_s\tleads_per_s_wall\tdozvon_cpu_s\tbusiest_thread_cpu_s\texited_threads_cpu_s\tbroker_cpu_s\tcpu_wait_pct\tpeak_rss_mib\n' >"$RESULTS"
+printf 'run\tpartition\tleads\trecords\tbytes\telapsed_ms\tleads_per_s\tfinished_s\n' >"$RESTORES"
+
+# One cold restart with configuration $2, named $1 (LABEL-N): its row goes to $RESULTS, its
+# restore lines to $RESTORES.
+cold_run() {
+  local run=$1 config=$2 run_log=$WORK/cold-$1.log
+  local load_before broker_cpu_before pressure_before address deadline polls ready_at pressure
+  local dozvon_cpu busiest_cpu live_cpu broker_cpu peak_rss metric_records assigned_ts
+  local assigned_at restored last_restored ts partition leads records bytes elapsed_ms finished
+  local total_records
+  load_before=$(load1)
+  log "cold run $run: nproc=$(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  broker_cpu_before=$(cpu_seconds "$TANSU_PID")
+  pressure_before=$(cpu_pressure_us)
+  start_service "$config" "$run_log"
+  address=$(wait_http "$run_log")
+  deadline=$(($(date +%s) + READY_TIMEOUT))
+  polls=0
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$address/readyz")" = 200 ]; do
+    alive "$SERVICE_PID" || die "dozvon run exited before it was ready; see $run_log"
+    [ "$(date +%s)" -lt "$deadline" ] || die "not ready after ${READY_TIMEOUT}s; see $run_log"
+    # Every 10 ms for the first 2 s, then every 50 ms: the polling must not take a core.
+    polls=$((polls + 1))
+    if [ "$polls" -lt 200 ]; then sleep 0.01; else sleep 0.05; fi
+  done
+  ready_at=$(now)
+  pressure=$(cpu_pressure_us)
+  dozvon_cpu=$(cpu_seconds "$SERVICE_PID")
+  IFS=$'\t' read -r busiest_cpu live_cpu < <(thread_cpu_seconds "$SERVICE_PID")
+  broker_cpu=$(awk -v a="$broker_cpu_before" -v b="$(cpu_seconds "$TANSU_PID")" \
+    'BEGIN { printf "%.2f", b - a }')
+  peak_rss=$(peak_rss_mib "$SERVICE_PID")
+  metric_records=$(metric_sum "$address" dozvon_restored_records_total) || metric_records='?'
+  stop_service
+
+  # Log lines: when the partitions were assigned, and one line per restored task.
+  assigned_ts=$(jq -Rr 'fromjson? | select(.fields.message == "partitions assigned")
+                        | .timestamp' "$run_log" | head -n1)
+  [ -n "$assigned_ts" ] || die "no 'partitions assigned' line in $run_log"
+  assigned_at=$(epoch "$assigned_ts")
+  jq -Rr 'fromjson? | select(.fields.message == "task restored") | [.timestamp,
+          .fields.partition, .fields.leads, .fields.records, .fields.bytes, .fields.elapsed_ms]
+          | @tsv' "$run_log" >"$WORK/cold-$run.restores"
+  restored=$(wc -l <"$WORK/cold-$run.restores")
+  [ "$restored" -eq "$PARTITIONS" ] ||
+    die "$restored 'task restored' lines in $run_log, expected $PARTITIONS"
+  last_restored=0
+  while IFS=$'\t' read -r ts partition leads records bytes elapsed_ms; do
+    finished=$(awk -v a="$STARTED_AT" -v b="$(epoch "$ts")" 'BEGIN { printf "%.3f", b - a }')
+    last_restored=$finished
+    awk -v OFS='\t' -v run="$run" -v p="$partition" -v l="$leads" -v r="$records" -v b="$bytes" \
+      -v e="$elapsed_ms" -v f="$finished" \
+      'BEGIN { print run, p, l, r, b, e, (e > 0 ? sprintf("%.0f", l * 1000 / e) : "-"), f }' \
+      >>"$RESTORES"
+  done <"$WORK/cold-$run.restores"
+  awk -F'\t' -v OFS='\t' -v run="$run" -v load="$load_before" -v start="$STARTED_AT" \
+    -v ready="$ready_at" -v assigned="$assigned_at" -v last="$last_restored" \
+    -v dcpu="$dozvon_cpu" -v bcpu="$broker_cpu" -v rss="$peak_rss" -v top="$busiest_cpu" \
+    -v live="$live_cpu" -v pressure="$((pressure - pressure_before))" '
+    $1 == run { leads += $3; records += $4; bytes += $5; elapsed += $6 / 1000 }
+    END {
+      wall = ready - start
+      print run, load, sprintf("%.3f", wall), sprintf("%.3f", assigned - start),
+        sprintf("%.3f", start + last - assigned), sprintf("%.3f", elapsed),
+        sprintf("%.3f", start + last - assigned - elapsed), leads, records, bytes,
+        sprintf("%.0f", leads / elapsed), sprintf("%.0f", records / elapsed),
+        sprintf("%.1f", bytes / 1e6 / elapsed), sprintf("%.0f", leads / wall), dcpu, top,
+        sprintf("%.2f", dcpu - live), bcpu, sprintf("%.0f", pressure / 1e4 / wall), rss
+    }' "$RESTORES" >>"$RESULTS"
+  total_records=$(awk -F'\t' -v run="$run" '$1 == run { s += $4 } END { print s }' "$RESTORES")
+  [ "$metric_records" = "$total_records" ] ||
+    log "  note: dozvon_restored_records_total=$metric_records, log lines say $total_records"
+  log "  $(tail -n1 "$RESULTS" | awk -F'\t' '{ printf "ready in %s s (join %s s, restore %s s), %s leads, %s leads/s", $3, $4, $5, $8, $11 }')"
+}
+
+for run in $(seq 1 "$RUNS"); do
+  cold_run "default-$run" "$CONFIG"
+done
+if [ -n "${TUNED_PROPERTIES:-}" ]; then
+  TUNED_CONFIG=$WORK/dozvon-tuned.toml
+  awk -v extra="$TUNED_PROPERTIES" '{ print } /^\[kafka.consumer_properties\]$/ { print extra }' \
+    "$CONFIG" >"$TUNED_CONFIG"
+  "$DOZVON" check-config "$TUNED_CONFIG" >/dev/null || die "invalid TUNED_PROPERTIES: $TUNED_PROPERTIES"
+  log "tuned: [kafka.consumer_properties] += $TUNED_PROPERTIES"
+  for run in $(seq 1 "$RUNS"); do
+    cold_run "tuned-$run" "$TUNED_CONFIG"
+  done
+fi
+
+# --- report ----------------------------------------------------------------------------------
+echo
+echo "dataset: --leads-per-day $LEADS_PER_DAY --days $DAYS --managers $MANAGERS --partitions" \
+  "$PARTITIONS: $CALLS calls + $EVENTS lead events published; loaded in $LOAD_SECONDS s"
+echo "machine: nproc=$(nproc); $(uptime | sed 's/^ *//')"
+echo
+echo "Cold restarts (ready = process start -> /readyz 200; join = start -> partitions assigned;"
+echo "restore = assigned -> last task restored; sum_elapsed = sum of the tasks' elapsed_ms;"
+echo "between = restore - sum_elapsed, the part of the restore span outside every task's elapsed_ms;"
+echo "leads/s, records/s, MB/s over sum_elapsed; leads/s wall = leads / ready;"
+echo "CPU seconds from process start to ready: dozvon, its busiest thread (the processing thread:"
+echo "decode + engine restore + polling), its exited threads (the restore consumers' librdkafka"
+echo "threads: fetching), the broker; cpu_wait_pct = share of the time some task of the machine"
+echo "waited for a CPU (/proc/pressure/cpu), i.e. contention):"
+column -t -s $'\t' "$RESULTS"
+echo
+echo "Per partition (finished_s = seconds after process start):"
+column -t -s $'\t' "$RESTORES"
+echo
+for label in default ${TUNED_PROPERTIES:+tuned}; do
+med() { awk -F'\t' -v c="$1" -v label="$label" 'index($1, label "-") == 1 { print $c }' "$RESULTS" | median; }
+echo "$label: medians over $RUNS runs: ready $(med 3) s, join $(med 4) s, restore $(med 5) s" \
+  "(tasks $(med 6) s, between $(med 7) s), $(med 8) leads, $(med 9) records ($(med 10) bytes)," \
+  "$(med 11) leads/s, $(med 12) records/s, $(med 13) MB/s, wall $(med 14) leads/s;" \
+  "dozvon CPU $(med 15) s (busiest thread $(med 16) s, exited threads $(med 17) s)," \
+  "broker CPU $(med 18) s, CPU wait $(med 19) %, peak RSS $(med 20) MiB"
+done
+[ -z "${TUNED_PROPERTIES:-}" ] || echo "tuned = [kafka.consumer_properties] += $TUNED_PROPERTIES"
