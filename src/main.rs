@@ -24,10 +24,12 @@ struct Cli {
 enum Command {
     /// Run the engine over call and lead files and write the findings.
     Replay {
-        /// Calls: NDJSON (one SPEC §1.1 object per line) or an Avro container file.
+        /// Calls: NDJSON (one SPEC §1.1 object per line) or an Avro container file; Bitrix24
+        /// rows (NDJSON) when the configuration says `[kafka.encoding] calls = "bitrix24"`.
         #[arg(long)]
         calls: PathBuf,
-        /// Lead events: NDJSON or an Avro container file.
+        /// Lead events: NDJSON or an Avro container file; Bitrix24 lead records (NDJSON) when
+        /// the configuration says `[kafka.encoding] leads = "bitrix24"`.
         #[arg(long)]
         leads: PathBuf,
         /// Configuration (TOML); SPEC defaults when absent.
@@ -334,13 +336,14 @@ fn run(
                 );
                 let s = &output.stats;
                 println!(
-                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed\n",
+                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable\n",
                     s.calls_applied + s.calls_late,
                     s.lead_events_applied + s.lead_events_late,
                     s.calls_late + s.lead_events_late,
                     s.duplicates,
                     s.unresolved_calls,
-                    output.malformed.len()
+                    output.malformed.len(),
+                    output.skipped
                 );
                 print!(
                     "{}",

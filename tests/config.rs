@@ -11,6 +11,8 @@ use dozvon::config::{
 
 #[path = "config/errors.rs"]
 mod errors;
+#[path = "config/formats.rs"]
+mod formats;
 #[path = "config/kafka.rs"]
 mod kafka;
 

@@ -39,24 +39,42 @@ pub enum TopicEncoding {
     Json,
     /// Avro: Confluent wire format or single-object encoding.
     Avro,
+    /// Bitrix24 REST payloads mapped by `formats::bitrix24` (inputs only; docs/formats.md).
+    Bitrix24,
 }
 
+/// Why `"asterisk"` is refused for now.
+const ASTERISK_NOT_WIRED: &str = "Asterisk CDR input needs the leg merger, not wired yet";
+
 impl TopicEncoding {
-    /// The name used in the configuration file: `"json"` or `"avro"`.
+    /// The name used in the configuration file: `"json"`, `"avro"` or `"bitrix24"`.
     pub fn as_str(self) -> &'static str {
         match self {
             TopicEncoding::Json => "json",
             TopicEncoding::Avro => "avro",
+            TopicEncoding::Bitrix24 => "bitrix24",
         }
     }
 
-    fn parse(key: &str, text: &str) -> Result<TopicEncoding, ConfigError> {
+    /// An encoding name; `input` tells whether the topic is an input (foreign formats allowed).
+    fn parse(key: &str, text: &str, input: bool) -> Result<TopicEncoding, ConfigError> {
+        let expected = if input {
+            "expected \"json\", \"avro\" or \"bitrix24\""
+        } else {
+            "expected \"json\" or \"avro\""
+        };
         match text.trim().to_ascii_lowercase().as_str() {
             "json" => Ok(TopicEncoding::Json),
             "avro" => Ok(TopicEncoding::Avro),
+            "bitrix24" if input => Ok(TopicEncoding::Bitrix24),
+            "asterisk" if input => Err(ConfigError::invalid(key, ASTERISK_NOT_WIRED)),
+            "bitrix24" | "asterisk" => Err(ConfigError::invalid(
+                key,
+                format!("{text:?} is an input format; outputs are written as \"json\" or \"avro\""),
+            )),
             _ => Err(ConfigError::invalid(
                 key,
-                format!("unknown encoding {text:?}; expected \"json\" or \"avro\""),
+                format!("unknown encoding {text:?}; {expected}"),
             )),
         }
     }
@@ -294,6 +312,7 @@ fn topic_name(key: &str, name: &str) -> Result<(), ConfigError> {
 }
 
 /// The encoding of each topic that carries records; the dead-letter topic keeps the original bytes.
+/// Inputs may also be [`TopicEncoding::Bitrix24`]; outputs never are.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EncodingConfig {
     pub calls: TopicEncoding,
@@ -450,22 +469,24 @@ impl Section for KafkaConfig {
         if let Some(encoding) = &raw.encoding {
             let table = key(table, "encoding");
             let slots = [
-                ("calls", &encoding.calls, &mut out.encoding.calls),
-                ("leads", &encoding.leads, &mut out.encoding.leads),
+                ("calls", &encoding.calls, &mut out.encoding.calls, true),
+                ("leads", &encoding.leads, &mut out.encoding.leads, true),
                 (
                     "violations",
                     &encoding.violations,
                     &mut out.encoding.violations,
+                    false,
                 ),
                 (
                     "qc_reviews",
                     &encoding.qc_reviews,
                     &mut out.encoding.qc_reviews,
+                    false,
                 ),
             ];
-            for (field, value, slot) in slots {
+            for (field, value, slot, input) in slots {
                 if let Some(text) = value {
-                    *slot = TopicEncoding::parse(&key(&table, field), text)?;
+                    *slot = TopicEncoding::parse(&key(&table, field), text, input)?;
                 }
             }
         }

@@ -1,16 +1,17 @@
 //! TOML configuration: SPEC defaults, validation with key paths, per-tenant overrides.
 //
 // Layout: each file section (`[calendar]`, `[rules]`, `[stages]`, `[state]`, `[kafka]`,
-// `[processing]`, `[http]`) lives in its own module as a pair — a `Raw*` struct (serde, every key
-// optional, unknown keys refused) and the typed, validated struct — joined by the [`Section`]
-// trait: `overlay` applies the keys present in a raw table on top of a base value (defaults <-
-// top level <- tenant), `to_raw` prints every key back. Adding a section means: a new module
+// `[processing]`, `[http]`, `[log]`, `[formats]`) lives in its own module as a pair — a `Raw*`
+// struct (serde, every key optional, unknown keys refused) and the typed, validated struct —
+// joined by the [`Section`] trait: `overlay` applies the keys present in a raw table on top of a
+// base value (defaults <- top level <- tenant), `to_raw` prints every key back. Adding a section means: a new module
 // implementing `Section`, one field in `RawFile`, one in `Config`, and one line each in
 // `from_raw` and `to_raw` below. `[calendar]` and `[rules]` may be overridden per tenant
 // (`[tenants.NAME.*]`); the other sections are global.
 
 mod calendar;
 mod error;
+mod formats;
 mod holidays;
 mod http;
 mod kafka;
@@ -30,6 +31,7 @@ use serde_path_to_error::Segment;
 
 pub use calendar::CalendarConfig;
 pub use error::ConfigError;
+pub use formats::FormatsConfig;
 pub use http::HttpConfig;
 pub use kafka::{EncodingConfig, KafkaConfig, TopicEncoding, TopicsConfig};
 pub use log::{LogConfig, LogFormat};
@@ -40,6 +42,7 @@ pub use state::StateConfig;
 pub use tenant::TenantConfig;
 
 use calendar::RawCalendar;
+use formats::RawFormats;
 use http::RawHttp;
 use kafka::RawKafka;
 use log::RawLog;
@@ -79,6 +82,7 @@ struct RawFile {
     processing: Option<RawProcessing>,
     http: Option<RawHttp>,
     log: Option<RawLog>,
+    formats: Option<RawFormats>,
     tenants: Option<BTreeMap<String, RawTenant>>,
 }
 
@@ -91,6 +95,8 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
+    /// Options of the foreign input formats (`[formats.bitrix24]`).
+    pub formats: FormatsConfig,
     /// Calendar and rules of every tenant without an override (top-level tables over defaults).
     pub default_tenant: TenantConfig,
     /// Tenants with a `[tenants.NAME]` table, fully resolved over `default_tenant`.
@@ -145,6 +151,7 @@ impl Config {
             ProcessingConfig::default().overlay_opt(raw.processing.as_ref(), "processing")?;
         let http = HttpConfig::default().overlay_opt(raw.http.as_ref(), "http")?;
         let log = LogConfig::default().overlay_opt(raw.log.as_ref(), "log")?;
+        let formats = FormatsConfig::default().overlay_opt(raw.formats.as_ref(), "formats")?;
         let mut tenants = BTreeMap::new();
         for (name, tenant) in raw.tenants.iter().flatten() {
             tenant::check_tenant_name(name)?;
@@ -158,6 +165,7 @@ impl Config {
             processing,
             http,
             log,
+            formats,
             default_tenant,
             tenants,
         })
@@ -179,6 +187,7 @@ impl Config {
             processing: Some(self.processing.to_raw()),
             http: Some(self.http.to_raw()),
             log: Some(self.log.to_raw()),
+            formats: Some(self.formats.to_raw()),
             tenants: Some(tenants).filter(|tenants| !tenants.is_empty()),
         }
     }

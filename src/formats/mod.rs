@@ -4,14 +4,16 @@
 // `bitrix24` (calls, options) + `bitrix24_lead` (leads, stage mapping), `asterisk` (options, one
 // CDR row) + `asterisk_legs` (the leg-merge rule) + `asterisk_merge` (`CdrMerger`: legs of one
 // call by `linkedid`), `serde_util` (durations and time zones in options). All pure: bytes and
-// options in, model records or a typed [`FormatError`] out. docs/formats.md has the field tables
-// and the reason behind each mapping.
+// options in, model records or a typed [`FormatError`] out. `decoder` picks dozvon's codec or a
+// mapper per input topic (`[kafka.encoding]`) for the service and replay. docs/formats.md has
+// the field tables and the reason behind each mapping.
 
 pub mod asterisk;
 mod asterisk_legs;
 mod asterisk_merge;
 pub mod bitrix24;
 mod bitrix24_lead;
+mod decoder;
 mod fields;
 mod serde_util;
 #[cfg(test)]
@@ -36,6 +38,7 @@ pub use asterisk::{AsteriskOptions, CdrDisposition, CdrRow, ManagerSource};
 pub use asterisk_merge::{CLOSED_RETENTION, CdrMerger, MergerStats};
 pub use bitrix24::Bitrix24Options;
 pub use bitrix24_lead::{Bitrix24LeadMapping, StageSemantic};
+pub use decoder::{InputDecoder, InputError};
 
 /// Which format a topic carries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

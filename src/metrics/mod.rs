@@ -121,7 +121,7 @@ impl ServiceStats {
         let records = labeled(
             &registry,
             "dozvon_input_records_total",
-            "Committed input records by input topic and outcome (ok, late, duplicate, unresolved, dead_lettered).",
+            "Committed input records by input topic and outcome (ok, late, duplicate, unresolved, dead_lettered, skipped).",
             &["input", "result"],
         );
         let findings = labeled(

@@ -18,15 +18,18 @@ pub enum RecordResult {
     Duplicate,
     Unresolved,
     DeadLettered,
+    /// Well-formed input the regulation does not judge (a Bitrix24 robot call).
+    Skipped,
 }
 
 impl RecordResult {
-    pub const ALL: [RecordResult; 5] = [
+    pub const ALL: [RecordResult; 6] = [
         RecordResult::Ok,
         RecordResult::Late,
         RecordResult::Duplicate,
         RecordResult::Unresolved,
         RecordResult::DeadLettered,
+        RecordResult::Skipped,
     ];
 
     /// Position in [`RecordResult::ALL`] (declaration order).
@@ -41,6 +44,7 @@ impl RecordResult {
             RecordResult::Duplicate => "duplicate",
             RecordResult::Unresolved => "unresolved",
             RecordResult::DeadLettered => "dead_lettered",
+            RecordResult::Skipped => "skipped",
         }
     }
 }

@@ -1,9 +1,10 @@
-//! Input files for replay: NDJSON (borrowed, zero-copy) or Avro object container files.
+//! Input files for replay: NDJSON (borrowed, zero-copy; dozvon's or a foreign format's rows) or Avro containers.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::codec::{self, DecodeError};
+use crate::formats::{InputDecoder, InputError};
 use crate::model::{CallRecord, LeadEvent};
 
 /// A line (or container record) that could not be used, with where it was.
@@ -24,12 +25,17 @@ impl fmt::Display for Malformed {
 /// Decoding of one record kind from JSON bytes or an Avro container.
 pub trait InputRecord<'a>: Sized {
     fn decode_json(bytes: &'a [u8]) -> Result<Self, DecodeError>;
+    /// One NDJSON line through `decoder` (dozvon's lines go to [`InputRecord::decode_json`]).
+    fn decode_line(decoder: &InputDecoder, bytes: &'a [u8]) -> Result<Self, InputError>;
     fn read_container(bytes: &[u8]) -> Result<Vec<Result<Self, DecodeError>>, DecodeError>;
 }
 
 impl<'a> InputRecord<'a> for CallRecord<'a> {
     fn decode_json(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         codec::decode_json_call(bytes)
+    }
+    fn decode_line(decoder: &InputDecoder, bytes: &'a [u8]) -> Result<Self, InputError> {
+        decoder.call_with(bytes, codec::decode_json_call)
     }
     fn read_container(bytes: &[u8]) -> Result<Vec<Result<Self, DecodeError>>, DecodeError> {
         Ok(codec::read_calls_container(bytes)?.collect())
@@ -39,6 +45,9 @@ impl<'a> InputRecord<'a> for CallRecord<'a> {
 impl<'a> InputRecord<'a> for LeadEvent<'a> {
     fn decode_json(bytes: &'a [u8]) -> Result<Self, DecodeError> {
         codec::decode_json_lead(bytes)
+    }
+    fn decode_line(decoder: &InputDecoder, bytes: &'a [u8]) -> Result<Self, InputError> {
+        decoder.lead_with(bytes, codec::decode_json_lead)
     }
     fn read_container(bytes: &[u8]) -> Result<Vec<Result<Self, DecodeError>>, DecodeError> {
         Ok(codec::read_leads_container(bytes)?.collect())
@@ -58,12 +67,31 @@ enum Body<'a, T> {
 pub struct InputFile<'a, T> {
     path: PathBuf,
     body: Body<'a, T>,
+    decoder: InputDecoder,
+    skipped: u64,
 }
 
 impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
     /// Reads from bytes already loaded from `path` (NDJSON or, by its magic, an Avro container).
     pub fn new(path: &Path, data: &'a [u8]) -> Result<Self, Malformed> {
-        let body = if codec::is_avro_container(data) {
+        Self::with_decoder(path, data, InputDecoder::Dozvon)
+    }
+
+    /// Like [`InputFile::new`], with lines decoded by `decoder` (a foreign format is NDJSON only).
+    pub fn with_decoder(
+        path: &Path,
+        data: &'a [u8],
+        decoder: InputDecoder,
+    ) -> Result<Self, Malformed> {
+        let is_container = codec::is_avro_container(data);
+        if let Some(format) = decoder.foreign().filter(|_| is_container) {
+            return Err(Malformed {
+                file: path.to_owned(),
+                line: 0,
+                error: format!("an Avro container file, but the input's encoding is {format}"),
+            });
+        }
+        let body = if is_container {
             let records = T::read_container(data).map_err(|e| Malformed {
                 file: path.to_owned(),
                 line: 0,
@@ -80,7 +108,14 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
         Ok(InputFile {
             path: path.to_owned(),
             body,
+            decoder,
+            skipped: 0,
         })
+    }
+
+    /// Well-formed rows skipped so far as not applicable (a Bitrix24 robot call).
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// The next good record; malformed ones are pushed to `malformed` and skipped.
@@ -99,15 +134,16 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
                     if text.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    (*line, T::decode_json(text))
+                    (*line, T::decode_line(&self.decoder, text))
                 }
                 Body::Records(records) => {
                     let (index, result) = records.next()?;
-                    (index + 1, result)
+                    (index + 1, result.map_err(InputError::from))
                 }
             };
             match result {
                 Ok(record) => return Some(record),
+                Err(error) if error.is_skip() => self.skipped += 1,
                 Err(error) => malformed.push(Malformed {
                     file: self.path.clone(),
                     line,

@@ -12,6 +12,7 @@ pub use summary::Summary;
 use crate::codec;
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, EngineStats};
+use crate::formats::InputDecoder;
 use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
 
 /// Why a replay could not run at all (bad lines do not stop it; see [`ReplayOutput::malformed`]).
@@ -44,6 +45,8 @@ pub struct ReplayOutput {
     pub stats: EngineStats,
     /// Good records read from both inputs.
     pub events: u64,
+    /// Well-formed foreign rows the regulation does not judge (Bitrix24 robot calls), skipped.
+    pub skipped: u64,
     /// The final watermark (`--until`, else the latest event time seen).
     pub until: Option<Timestamp>,
 }
@@ -154,7 +157,8 @@ fn read(path: &Path) -> Result<Vec<u8>, ReplayError> {
     })
 }
 
-/// Replays two files with the given configuration.
+/// Replays two files with the given configuration; `[kafka.encoding] calls` / `leads` =
+/// `"bitrix24"` reads that file as Bitrix24 NDJSON (with `[formats.bitrix24]`), as the service would.
 pub fn replay_files(
     config: Arc<Config>,
     calls_path: &Path,
@@ -163,16 +167,18 @@ pub fn replay_files(
 ) -> Result<ReplayOutput, ReplayError> {
     let calls_data = read(calls_path)?;
     let leads_data = read(leads_path)?;
-    let mut calls =
-        InputFile::<CallRecord>::new(calls_path, &calls_data).map_err(ReplayError::Input)?;
-    let mut leads =
-        InputFile::<LeadEvent>::new(leads_path, &leads_data).map_err(ReplayError::Input)?;
+    let [calls_decoder, leads_decoder] = InputDecoder::inputs(&config);
+    let mut calls = InputFile::<CallRecord>::with_decoder(calls_path, &calls_data, calls_decoder)
+        .map_err(ReplayError::Input)?;
+    let mut leads = InputFile::<LeadEvent>::with_decoder(leads_path, &leads_data, leads_decoder)
+        .map_err(ReplayError::Input)?;
     let mut engine = Engine::new(config)?;
     let mut findings = Vec::new();
     let (malformed, events, until) = run(&mut engine, &mut calls, &mut leads, until, &mut findings);
     let mut output = ReplayOutput {
         malformed,
         events,
+        skipped: calls.skipped() + leads.skipped(),
         until,
         stats: engine.stats().clone(),
         ..ReplayOutput::default()

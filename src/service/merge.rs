@@ -27,6 +27,8 @@ pub struct BadRecord {
 pub enum Item {
     Event(InputEvent<'static>),
     Bad(BadRecord),
+    /// Well-formed but not judged (a Bitrix24 robot call): counted as skipped; the reason.
+    Skipped(String),
 }
 
 /// A buffered record with its offset.
@@ -67,7 +69,7 @@ impl Aligner {
         let heads = [self.queues[0].front(), self.queues[1].front()];
         let time = |p: Option<&Pending>| match p.map(|p| &p.item) {
             Some(Item::Event(event)) => Some(Some(event.event_time())),
-            Some(Item::Bad(_)) => Some(None), // no time: leaves at once
+            Some(Item::Bad(_) | Item::Skipped(_)) => Some(None), // no time: leaves at once
             None => None,
         };
         let pick = match (time(heads[0]), time(heads[1])) {

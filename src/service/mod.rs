@@ -126,9 +126,15 @@ fn output_encoding(
     topic: &str,
     kind: RecordKind,
 ) -> Result<Encoding, ServiceError> {
+    if encoding == TopicEncoding::Bitrix24 {
+        // The configuration refuses it; a Config built in code could still hold it.
+        return Err(ServiceError::Config(format!(
+            "topic {topic}: \"bitrix24\" is an input format; outputs are \"json\" or \"avro\""
+        )));
+    }
     let Some(registry) = registry else {
         return Ok(match encoding {
-            TopicEncoding::Json => Encoding::Json,
+            TopicEncoding::Json | TopicEncoding::Bitrix24 => Encoding::Json,
             TopicEncoding::Avro => Encoding::AvroSingleObject,
         });
     };

@@ -29,6 +29,7 @@ use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
 use crate::engine::{Applied, Engine};
+use crate::formats::InputDecoder;
 use crate::metrics::{RecordResult, ServiceStats, Tally};
 use crate::model::{Finding, Timestamp};
 
@@ -130,6 +131,8 @@ impl Batch {
 pub struct Processor {
     config: Arc<Config>,
     inputs: [String; 2],
+    /// How each input's records are decoded (`[kafka.encoding]`), by input index.
+    decoders: [InputDecoder; 2],
     /// The input topic names for librdkafka's C API, built once (read per released record).
     c_inputs: [CString; 2],
     outputs: Outputs,
@@ -208,6 +211,7 @@ impl Processor {
         Ok(Processor {
             c_inputs: [calls?, leads?],
             inputs,
+            decoders: InputDecoder::inputs(&setup.config),
             outputs: setup.outputs,
             guarantee,
             producer_client: setup.producer_client,
@@ -271,9 +275,11 @@ impl Processor {
         let input = Input::ALL[i];
         let item = match message.payload() {
             None => Err(("empty", "the record has no value".to_owned())),
-            Some(bytes) => task::decode(input, bytes)
-                .map(|event| Item::Event(event.into_owned()))
-                .map_err(|e| (e.kind(), e.to_string())),
+            Some(bytes) => match task::decode(&self.decoders[i], input, bytes) {
+                Ok(event) => Ok(Item::Event(event.into_owned())),
+                Err(e) if e.is_skip() => Ok(Item::Skipped(e.to_string())),
+                Err(e) => Err((e.kind(), e.to_string())),
+            },
         };
         let item = item.unwrap_or_else(|(kind, error)| {
             Item::Bad(BadRecord {
@@ -392,6 +398,10 @@ impl Processor {
                 }
             }
             Item::Bad(bad) => self.dead_letter(i, partition, pending.offset, bad),
+            Item::Skipped(reason) => {
+                tracing::debug!(partition, offset = pending.offset, "skipped: {reason}");
+                self.batch.tally.record(i, RecordResult::Skipped);
+            }
         }
         self.positions.insert((i, partition), pending.offset + 1);
         self.batch.records += 1;

@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::codec::{self, DecodeError};
 use crate::engine::{Applied, Engine};
+use crate::formats::{InputDecoder, InputError};
 use crate::model::{Finding, InputEvent, Timestamp};
 
 /// Which input topic a record came from.
@@ -32,11 +32,16 @@ impl Input {
     }
 }
 
-/// Decodes a record of `input` (any supported wire format) and validates it.
-pub fn decode(input: Input, bytes: &[u8]) -> Result<InputEvent<'_>, DecodeError> {
+/// Decodes a record of `input` with the topic's decoder (dozvon's records in any supported
+/// wire format, or a foreign format's mapper) and validates it.
+pub fn decode<'a>(
+    decoder: &InputDecoder,
+    input: Input,
+    bytes: &'a [u8],
+) -> Result<InputEvent<'a>, InputError> {
     match input {
-        Input::Calls => codec::decode_call(bytes).map(InputEvent::Call),
-        Input::Leads => codec::decode_lead(bytes).map(InputEvent::Lead),
+        Input::Calls => decoder.call(bytes).map(InputEvent::Call),
+        Input::Leads => decoder.lead(bytes).map(InputEvent::Lead),
     }
 }
 

@@ -321,7 +321,7 @@ fn invalid_kafka_and_processing_values_are_refused_naming_the_key_path() {
         ),
         (
             "[kafka.encoding]\nleads = \"protobuf\"",
-            "kafka.encoding.leads: unknown encoding \"protobuf\"; expected \"json\" or \"avro\"",
+            "kafka.encoding.leads: unknown encoding \"protobuf\"; expected \"json\", \"avro\" or \"bitrix24\"",
         ),
         (
             "[kafka.properties]\n\" client.id\" = \"x\"",
