@@ -24,7 +24,7 @@ use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
-use super::restore::{self, Committed};
+use super::restore::{self, Committed, Restored};
 use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
@@ -858,6 +858,7 @@ impl Processor {
                 return;
             }
         };
+        let mut states = Vec::with_capacity(wanted.len());
         for &partition in &wanted {
             let mut state = Committed::default();
             for (i, input) in Input::ALL.into_iter().enumerate() {
@@ -875,13 +876,36 @@ impl Processor {
                     state.clock = Some(state.clock.map_or(clock, |c: Timestamp| c.max(clock)));
                 }
             }
+            states.push((partition, state));
+        }
+        let rebuild: Vec<i32> = wanted
+            .iter()
+            .copied()
+            .filter(|p| !self.standby.contains_key(p))
+            .collect();
+        let parallel = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut rebuilt = state_log::rebuild(
+            &self.config,
+            &self.restore_client,
+            &self.config.kafka.topics.changelog,
+            &rebuild,
+            parallel,
+            &self.stop,
+        )
+        .into_iter();
+        for (partition, state) in states {
             if let Some(task) = self.standby.remove(&partition) {
                 self.outcomes.baseline(partition, &task);
                 self.tasks.insert(partition, task);
                 continue;
             }
-            match self.restore_task(partition, &state) {
-                Ok(task) => {
+            let restored = rebuilt
+                .next()
+                .unwrap_or(Err(RestoreError::Stopped))
+                .map_err(restore_failure);
+            match restored {
+                Ok((engine, report)) => {
+                    let task = self.restored_task(partition, engine, &report, &state);
                     self.outcomes.baseline(partition, &task);
                     self.tasks.insert(partition, task);
                 }
@@ -895,26 +919,14 @@ impl Processor {
         self.standby.clear();
     }
 
-    fn restore_task(&mut self, partition: i32, committed: &Committed) -> Result<Task, Failure> {
-        let _span = tracing::info_span!("restore", partition).entered();
-        // The configuration was validated by building an engine at start-up.
-        let engine = Engine::new(Arc::clone(&self.config))
-            .map_err(|e| Failure::rewind(format!("engine: {e}")))?;
-        let mut engine = engine;
-        let report = state_log::read_into(
-            &self.restore_client,
-            &self.config.kafka.topics.changelog,
-            partition,
-            &mut engine,
-            &self.stop,
-        )
-        .map_err(|error| match error {
-            RestoreError::Kafka(e) => Failure::from_error("restore", &e),
-            RestoreError::Stopped => Failure::rewind("stopped while restoring"),
-            halt @ (RestoreError::Corrupt { .. } | RestoreError::Engine(_)) => {
-                Failure::halt(halt.to_string())
-            }
-        })?;
+    /// A task around an engine rebuilt from the changelog, its clock set to the committed one.
+    fn restored_task(
+        &mut self,
+        partition: i32,
+        mut engine: Engine,
+        report: &Restored,
+        committed: &Committed,
+    ) -> Task {
         // Changes from here on go to the changelog; what was read is there already.
         engine.track_changes();
         let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
@@ -933,7 +945,7 @@ impl Processor {
             elapsed_ms = report.elapsed.as_millis() as u64,
             "task restored"
         );
-        Ok(task)
+        task
     }
 
     /// Rebalance, before partitions go: commit what is open, keep the tasks as standby.
@@ -1092,4 +1104,16 @@ fn create_producer(
         retry(stats, || producer.init_transactions(CALL_TIMEOUT))?;
     }
     Ok(producer)
+}
+
+/// How a failed restore is handled: broker trouble and a stop are retried after a rewind; a
+/// changelog this dozvon cannot read halts it (state is never guessed).
+fn restore_failure(error: RestoreError) -> Failure {
+    match error {
+        RestoreError::Kafka(e) => Failure::from_error("restore", &e),
+        RestoreError::Stopped => Failure::rewind("stopped while restoring"),
+        halt @ (RestoreError::Corrupt { .. } | RestoreError::Engine(_)) => {
+            Failure::halt(halt.to_string())
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The task's side of the changelog topic: its changes written with each commit, and its
 //! state read back (from the beginning to the end of its partition) when it is rebuilt.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -11,6 +12,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::restore::Restored;
 use crate::changelog::{self, ChangelogError};
+use crate::config::Config;
 use crate::engine::{Engine, EngineError, StateChange};
 
 /// How long a restore waits for the changelog topic's metadata.
@@ -57,6 +59,47 @@ impl rdkafka::consumer::ConsumerContext for RestoreContext {}
 /// Encodes `changes` as changelog records: (key, value; `None` for a tombstone).
 pub fn records(changes: &[StateChange]) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> + '_ {
     changes.iter().map(changelog::encode)
+}
+
+/// Rebuilds an engine for each of `partitions` from its changelog partition, up to `parallel`
+/// partitions at once (each with its own reader); the results come in the order of
+/// `partitions`. A restore is mostly decoding and applying records on one core, so partitions
+/// restored side by side use the machine's other cores.
+pub fn rebuild(
+    config: &Arc<Config>,
+    client: &ClientConfig,
+    topic: &str,
+    partitions: &[i32],
+    parallel: usize,
+    stop: &AtomicBool,
+) -> Vec<Result<(Engine, Restored), RestoreError>> {
+    let rebuild_one = |partition: i32| {
+        let _span = tracing::info_span!("restore", partition).entered();
+        let mut engine = Engine::new(Arc::clone(config))?;
+        let report = read_into(client, topic, partition, &mut engine, stop)?;
+        Ok((engine, report))
+    };
+    let mut results = Vec::with_capacity(partitions.len());
+    for chunk in partitions.chunks(parallel.max(1)) {
+        if let [partition] = chunk {
+            results.push(rebuild_one(*partition));
+            continue;
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&partition| scope.spawn(move || rebuild_one(partition)))
+                .collect();
+            for handle in handles {
+                results.push(
+                    handle
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                );
+            }
+        });
+    }
+    results
 }
 
 /// Reads changelog partition `partition` of `topic` from its beginning to its end into
