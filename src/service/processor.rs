@@ -927,6 +927,7 @@ impl Processor {
         report: &Restored,
         committed: &Committed,
     ) -> Task {
+        let _span = tracing::info_span!("restore", partition).entered();
         // Changes from here on go to the changelog; what was read is there already.
         engine.track_changes();
         let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
