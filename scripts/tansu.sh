@@ -3,8 +3,9 @@
 #   scripts/tansu.sh install          build it once into $DOZVON_CACHE (default ~/.cache/dozvon),
 #                                     from the crates.io sources of tansu 0.6.0 with the patches
 #                                     in scripts/tansu-patches/ (see its README.md) applied
-#   scripts/tansu.sh start DIR        start it on a free loopback port; prints the bootstrap address,
-#                                     writes DIR/tansu.pid, DIR/tansu.addr and DIR/tansu.log
+#   scripts/tansu.sh start DIR        start it on a free loopback port (TANSU_PORT: on that one) with
+#                                     TANSU_STORAGE (default memory://tansu/); prints the bootstrap
+#                                     address, writes DIR/tansu.pid, DIR/tansu.addr, DIR/tansu.log
 #   scripts/tansu.sh stop DIR         stop the broker started with DIR
 set -euo pipefail
 
@@ -117,13 +118,15 @@ free_port() {
 start_tansu() {
   local dir=$1
   mkdir -p "$dir"
-  local port
-  port=$(free_port)
+  local port=${TANSU_PORT:-}
+  if [ -z "$port" ]; then
+    port=$(free_port)
+  fi
   local storage=${TANSU_STORAGE:-memory://tansu/}
   "$TANSU_BIN" broker \
     --listener-url "tcp://127.0.0.1:$port" \
     --advertised-listener-url "tcp://127.0.0.1:$port" \
-    --storage-engine "$storage" >"$dir/tansu.log" 2>&1 &
+    --storage-engine "$storage" >>"$dir/tansu.log" 2>&1 &
   echo $! >"$dir/tansu.pid"
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

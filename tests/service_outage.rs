@@ -5,65 +5,12 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use support::broker::PrivateBroker;
 use support::compare::{assert_findings, read_findings};
 use support::dataset::Generated;
 use support::{Reader, Service, Topics};
-
-/// A Tansu broker started for this test alone; stopped on drop.
-struct PrivateBroker {
-    dir: tempfile::TempDir,
-    address: String,
-    pid: String,
-}
-
-impl PrivateBroker {
-    fn start() -> PrivateBroker {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let output = Command::new(script())
-            .arg("start")
-            .arg(dir.path())
-            .output()
-            .expect("scripts/tansu.sh runs");
-        assert!(
-            output.status.success(),
-            "scripts/tansu.sh start: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let address = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        let pid = std::fs::read_to_string(dir.path().join("tansu.pid"))
-            .expect("tansu.pid")
-            .trim()
-            .to_owned();
-        PrivateBroker { dir, address, pid }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.pid])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill {signal} {}", self.pid);
-    }
-}
-
-impl Drop for PrivateBroker {
-    fn drop(&mut self) {
-        // A stopped broker must be continued before it can be terminated.
-        let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
-        let _ = Command::new(script())
-            .arg("stop")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
-fn script() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tansu.sh")
-}
 
 #[test]
 fn a_frozen_broker_is_waited_out_without_losing_or_doubling_a_finding() {

@@ -165,7 +165,7 @@ impl ServiceStats {
             records_restored: counter(
                 &registry,
                 "dozvon_restored_records_total",
-                "Input records re-read to rebuild tasks (outputs suppressed).",
+                "Changelog records read to restore tasks.",
             ),
             commits: counter(
                 &registry,
@@ -209,7 +209,7 @@ impl ServiceStats {
             restore_bytes: counter(
                 &registry,
                 "dozvon_restore_bytes_total",
-                "Bytes of input re-read to rebuild tasks.",
+                "Bytes of changelog records read to restore tasks.",
             ),
             restore_duration: histogram(
                 &registry,

@@ -942,6 +942,7 @@ impl Processor {
             leads = task.engine().tracked_leads(),
             clock = %task.engine().clock().to_rfc3339(),
             records = report.records,
+            applied = report.latest,
             bytes = report.bytes,
             elapsed_ms = report.elapsed.as_millis() as u64,
             "task restored"

@@ -21,7 +21,10 @@ pub struct Committed {
 /// What a restore did.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Restored {
+    /// Changelog records read.
     pub records: u64,
+    /// Of those, the latest of each key: the ones decoded and applied.
+    pub latest: u64,
     pub bytes: u64,
     pub elapsed: Duration,
 }

@@ -1,6 +1,7 @@
 //! The task's side of the changelog topic: its changes written with each commit, and its
 //! state read back (from the beginning to the end of its partition) when it is rebuilt.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -104,6 +105,11 @@ pub fn rebuild(
 
 /// Reads changelog partition `partition` of `topic` from its beginning to its end into
 /// `engine` (read_committed: only what committed transactions wrote).
+///
+/// Only the latest record of each key is decoded and applied, in the order of their offsets:
+/// what a compacted topic would hold, so the result is the same, and a changelog whose
+/// compaction lags (or a broker that never compacts) costs a copy per superseded record
+/// instead of a decode and an engine update.
 pub fn read_into(
     client: &ClientConfig,
     topic: &str,
@@ -113,6 +119,40 @@ pub fn read_into(
 ) -> Result<Restored, RestoreError> {
     let started = Instant::now();
     let mut report = Restored::default();
+    let latest = read_latest(client, topic, partition, stop, &mut report)?;
+    let mut records: Vec<(Box<[u8]>, Latest)> = latest.into_iter().collect();
+    records.sort_unstable_by_key(|(_, latest)| latest.offset);
+    for (key, latest) in &records {
+        let change = changelog::decode(key, latest.value.as_deref()).map_err(|source| {
+            RestoreError::Corrupt {
+                topic: topic.to_owned(),
+                partition,
+                offset: latest.offset,
+                source,
+            }
+        })?;
+        engine.restore(&change)?;
+    }
+    report.latest = records.len() as u64;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// The latest record of one changelog key: its offset and value (`None`: a tombstone).
+struct Latest {
+    offset: i64,
+    value: Option<Box<[u8]>>,
+}
+
+/// Reads the partition to its end, keeping the latest record of each key.
+fn read_latest(
+    client: &ClientConfig,
+    topic: &str,
+    partition: i32,
+    stop: &AtomicBool,
+    report: &mut Restored,
+) -> Result<HashMap<Box<[u8]>, Latest>, RestoreError> {
+    let mut latest: HashMap<Box<[u8]>, Latest> = HashMap::new();
     let consumer: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
     // With the partition's leader known before the assignment, the query for its first offset
     // goes out at once; otherwise librdkafka retries it after 500 ms (measured: every restore,
@@ -128,7 +168,7 @@ pub fn read_into(
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             // The end of the partition as of this fetch: everything committed is read.
-            Some(Err(KafkaError::PartitionEOF(_))) => break,
+            Some(Err(KafkaError::PartitionEOF(_))) => return Ok(latest),
             Some(Err(error)) => {
                 tracing::warn!(%error, topic, partition, "changelog fetch error, retrying");
                 std::thread::sleep(Duration::from_millis(200));
@@ -138,17 +178,17 @@ pub fn read_into(
                 let value = message.payload();
                 report.records += 1;
                 report.bytes += (key.len() + value.map_or(0, <[u8]>::len)) as u64;
-                let change =
-                    changelog::decode(key, value).map_err(|source| RestoreError::Corrupt {
-                        topic: topic.to_owned(),
-                        partition,
-                        offset: message.offset(),
-                        source,
-                    })?;
-                engine.restore(&change)?;
+                let record = Latest {
+                    offset: message.offset(),
+                    value: value.map(Box::from),
+                };
+                match latest.get_mut(key) {
+                    Some(slot) => *slot = record,
+                    None => {
+                        latest.insert(Box::from(key), record);
+                    }
+                }
             }
         }
     }
-    report.elapsed = started.elapsed();
-    Ok(report)
 }

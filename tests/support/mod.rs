@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different part
 
 pub mod bitrix24;
+pub mod broker;
 pub mod browser;
 pub mod compare;
 pub mod dataset;
