@@ -120,9 +120,9 @@ pub fn run_events<'a>(
 /// so out-of-order delivery recorded in a file is replayed as such) and drives the engine.
 /// Before a lead event is fed, the calls input is told the clock has reached its time, so calls
 /// that an Asterisk merger completes by then are fed first.
-pub fn run<'a>(
+pub fn run<'a, C: CallSource<'a> + ?Sized>(
     engine: &mut Engine,
-    calls: &mut dyn CallSource<'a>,
+    calls: &mut C,
     leads: &mut InputFile<'a, LeadEvent<'a>>,
     until: Option<Timestamp>,
     findings: &mut Vec<Finding>,

@@ -113,7 +113,7 @@ impl<'a> Call<'a> {
 struct Leg {
     map: Map<String, Value>,
     /// When the leg ended.
-    written: DateTime<FixedOffset>,
+    end: DateTime<FixedOffset>,
 }
 
 impl Leg {
@@ -141,10 +141,7 @@ impl Leg {
         for empty in ["accountcode", "peeraccount", "userfield", "recordingfile"] {
             map.insert(empty.into(), json!(""));
         }
-        Leg {
-            map,
-            written: span.end,
-        }
+        Leg { map, end: span.end }
     }
 
     fn set(mut self, pairs: &[(&str, &str)]) -> Leg {
@@ -185,6 +182,11 @@ impl Span {
 /// The CDR rows of `call` laid out as `shape`, each with the time Asterisk writes it.
 pub fn rows(call: &Value, shape: Shape) -> Vec<Cdr> {
     let call = Call::read(call);
+    assert!(
+        !(call.inbound && call.answered() && call.manager.is_none()),
+        "{}: an answered inbound call is answered by someone's phone: it needs a manager_id",
+        call.id
+    );
     let legs = match (call.inbound, shape) {
         (false, Shape::OneRow) => vec![dialed_once(&call, 1, call.start)],
         (false, Shape::Transfer) if call.answered() && call.manager.is_some() => transferred(&call),
@@ -195,7 +197,7 @@ pub fn rows(call: &Value, shape: Shape) -> Vec<Cdr> {
     let hangup = |uniqueid: &Value| {
         legs.iter()
             .filter(|leg| &leg.map["uniqueid"] == uniqueid)
-            .map(|leg| leg.written)
+            .map(|leg| leg.end)
             .max()
     };
     let written: Vec<_> = legs
@@ -205,7 +207,7 @@ pub fn rows(call: &Value, shape: Shape) -> Vec<Cdr> {
     legs.into_iter()
         .zip(written)
         .map(|(leg, hangup)| Cdr {
-            written: hangup.unwrap_or(leg.written),
+            written: hangup.unwrap_or(leg.end),
             row: Value::Object(leg.map),
         })
         .collect()
@@ -273,7 +275,7 @@ fn failover(call: &Call<'_>) -> Vec<Leg> {
 /// client with the colleague, who talks half as long as the manager did.
 fn transferred(call: &Call<'_>) -> Vec<Leg> {
     let root = dialed_once(call, 1, call.start);
-    let hangup = root.written;
+    let hangup = root.end;
     let (ext, colleague) = (call.extension(), call.colleague());
     let consult_start = (hangup - TimeDelta::seconds(call.talk.min(20))).max(call.start);
     let consult = Span {
