@@ -113,25 +113,23 @@ impl TopicEncoding {
         input: bool,
     ) -> Result<TopicEncoding, ConfigError> {
         let lower = text.trim().to_ascii_lowercase();
-        match lower.as_str() {
-            "json" => Ok(TopicEncoding::Json),
-            "avro" => Ok(TopicEncoding::Avro),
-            _ if lower.parse::<InputFormat>().is_ok() && input => Err(ConfigError::invalid(
-                key,
-                format!(
-                    "{text:?} is an input format, not an encoding: set [kafka.format] \
-                     {field} = {lower:?} instead (encodings are \"json\" or \"avro\")"
-                ),
-            )),
-            _ if lower.parse::<InputFormat>().is_ok() => Err(ConfigError::invalid(
-                key,
-                format!("{text:?} is an input format; outputs are written as \"json\" or \"avro\""),
-            )),
-            _ => Err(ConfigError::invalid(
-                key,
-                format!("unknown encoding {text:?}; expected \"json\" or \"avro\""),
-            )),
-        }
+        let reason = match (lower.as_str(), lower.parse::<InputFormat>()) {
+            ("json", _) => return Ok(TopicEncoding::Json),
+            ("avro", _) => return Ok(TopicEncoding::Avro),
+            (_, Ok(InputFormat::Asterisk)) if field == "leads" => format!(
+                "{text:?} is an input format, not an encoding, and Asterisk CDR rows are calls, \
+                 not lead events (encodings are \"json\" or \"avro\")"
+            ),
+            (_, Ok(_)) if input => format!(
+                "{text:?} is an input format, not an encoding: set [kafka.format] \
+                 {field} = {lower:?} instead (encodings are \"json\" or \"avro\")"
+            ),
+            (_, Ok(_)) => {
+                format!("{text:?} is an input format; outputs are written as \"json\" or \"avro\"")
+            }
+            (_, Err(_)) => format!("unknown encoding {text:?}; expected \"json\" or \"avro\""),
+        };
+        Err(ConfigError::invalid(key, reason))
     }
 }
 

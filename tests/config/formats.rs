@@ -135,6 +135,11 @@ fn formats_are_refused_as_encodings_and_asterisk_only_carries_calls() {
              set [kafka.format] calls = \"asterisk\" instead",
         ),
         (
+            "[kafka.encoding]\nleads = \"asterisk\"",
+            "kafka.encoding.leads: \"asterisk\" is an input format, not an encoding, and \
+             Asterisk CDR rows are calls, not lead events",
+        ),
+        (
             "[kafka.encoding]\nviolations = \"bitrix24\"",
             "kafka.encoding.violations: \"bitrix24\" is an input format; outputs are written as \"json\" or \"avro\"",
         ),
