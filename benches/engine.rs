@@ -11,7 +11,7 @@ use dozvon::config::Config;
 use dozvon::engine::Engine;
 use dozvon::generator::{GenConfig, generate};
 use dozvon::model::{CallRecord, LeadEvent};
-use dozvon::replay::{self, Driver, InputFile};
+use dozvon::replay::{self, Driver, InputFile, RecordCalls};
 
 /// Counts live heap bytes so the bench can report engine state per tracked lead.
 struct CountingAllocator;
@@ -68,8 +68,9 @@ fn replay_json(c: &mut Criterion) {
         b.iter_batched(
             || Engine::new(config.clone()).expect("engine"),
             |mut engine| {
-                let mut calls_in =
-                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
+                let mut calls_in = RecordCalls::new(
+                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls"),
+                );
                 let mut leads_in =
                     InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
                 let mut findings = Vec::with_capacity(1 << 16);
@@ -112,7 +113,8 @@ fn state_per_lead() {
     let (calls, leads, _) = ndjson();
     let before = LIVE_BYTES.load(Ordering::Relaxed);
     let mut engine = Engine::new(config).expect("engine");
-    let mut calls_in = InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls");
+    let mut calls_in =
+        RecordCalls::new(InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls"));
     let mut leads_in = InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
     let mut findings = Vec::new();
     replay::run(

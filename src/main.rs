@@ -25,11 +25,12 @@ enum Command {
     /// Run the engine over call and lead files and write the findings.
     Replay {
         /// Calls: NDJSON (one SPEC §1.1 object per line) or an Avro container file; Bitrix24
-        /// rows (NDJSON) when the configuration says `[kafka.encoding] calls = "bitrix24"`.
+        /// rows or Asterisk CDR rows (NDJSON) when the configuration says `[kafka.format]
+        /// calls = "bitrix24"` or `"asterisk"` (the legs of a call are merged by linkedid).
         #[arg(long)]
         calls: PathBuf,
         /// Lead events: NDJSON or an Avro container file; Bitrix24 lead records (NDJSON) when
-        /// the configuration says `[kafka.encoding] leads = "bitrix24"`.
+        /// the configuration says `[kafka.format] leads = "bitrix24"`.
         #[arg(long)]
         leads: PathBuf,
         /// Configuration (TOML); SPEC defaults when absent.
@@ -334,6 +335,12 @@ fn run(
                     output.reviews.len(),
                     out.display()
                 );
+                if let Some(m) = &output.merger {
+                    println!(
+                        "asterisk: {} CDR legs merged into {} calls; {} duplicate legs, {} late legs, {} internal calls",
+                        m.legs, m.calls, m.duplicate_legs, m.late_legs, m.internal_calls
+                    );
+                }
                 let s = &output.stats;
                 println!(
                     "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable\n",

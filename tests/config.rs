@@ -357,7 +357,7 @@ fn effective_toml_lists_every_key_with_tenants_resolved() {
         ("rules", 11),
         ("state", 2),
         // Without the unset schema_registry_url and transactional_id.
-        ("kafka", 9),
+        ("kafka", 10),
         ("processing", 4),
     ];
     for (table, count) in tables {

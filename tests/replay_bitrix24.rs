@@ -3,39 +3,17 @@
 
 #[path = "support/bitrix24.rs"]
 mod bitrix24;
+#[path = "support/files.rs"]
+mod files;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use dozvon::config::Config;
-use dozvon::model::Timestamp;
-use dozvon::replay::{self, ReplayOutput};
+use files::{fixture, replay, until, values};
 use serde::Serialize;
 use serde_json::Value;
 
-const BITRIX24_INPUTS: &str = "[kafka.encoding]\ncalls = \"bitrix24\"\nleads = \"bitrix24\"\n";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn values(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).expect("fixture lines are JSON"))
-        .collect()
-}
-
-fn until(name: &str) -> Option<Timestamp> {
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture(name).join("expected.json")).ok()?)
-            .ok()?;
-    Timestamp::parse_rfc3339(expected["until"].as_str()?).ok()
-}
+const BITRIX24_INPUTS: &str = "[kafka.format]\ncalls = \"bitrix24\"\nleads = \"bitrix24\"\n";
 
 /// Writes the scenario's inputs as Bitrix24 NDJSON into `dir`, plus one robot call and one call
 /// row without a phone number; returns the two paths.
@@ -49,14 +27,10 @@ fn write_bitrix24(name: &str, dir: &Path) -> (PathBuf, PathBuf) {
     call_rows.push(serde_json::json!({"CALL_ID": "no-phone", "CALL_TYPE": "1"}));
     let lead_rows: Vec<Value> = leads.iter().map(bitrix24::lead_record).collect();
     let (calls_path, leads_path) = (dir.join("calls.b24.ndjson"), dir.join("leads.b24.ndjson"));
-    std::fs::write(&calls_path, bitrix24::ndjson(&call_rows)).expect("write calls");
-    std::fs::write(&leads_path, bitrix24::ndjson(&lead_rows)).expect("write leads");
-    (calls_path, leads_path)
-}
-
-fn replay(config: &str, calls: &Path, leads: &Path, until: Option<Timestamp>) -> ReplayOutput {
-    let config = Arc::new(Config::from_toml_str(config).expect("config"));
-    replay::replay_files(config, calls, leads, until).expect("replay runs")
+    (
+        files::write(calls_path, &call_rows),
+        files::write(leads_path, &lead_rows),
+    )
 }
 
 /// Findings as JSON without their ids: the id of a finding raised by a lead event derives from
@@ -121,13 +95,7 @@ fn spec_section_7_from_bitrix24_rows() {
 
 #[test]
 fn golden_scenarios_from_bitrix24_rows() {
-    for name in [
-        "cutoff",
-        "qc-return",
-        "sla-weekend",
-        "stale-other",
-        "touch-30s",
-    ] {
+    for name in &files::SCENARIOS[1..] {
         assert_same_findings_as_dozvon_input(name);
     }
 }

@@ -11,7 +11,7 @@ use support::dataset::{UNTIL, fixture};
 use support::{Reader, Service, Topics, create_topics, produce};
 
 const BITRIX24_INPUTS: &str = r#"
-[kafka.encoding]
+[kafka.format]
 calls = "bitrix24"
 leads = "bitrix24"
 

@@ -1,18 +1,20 @@
-//! `[formats.bitrix24]`: options of the Bitrix24 mapper, used by inputs with `encoding = "bitrix24"`.
+//! `[formats]`: `[formats.bitrix24]` (the Bitrix24 mapper's options) and `[formats.asterisk]` (module `asterisk`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::asterisk::RawAsterisk;
 use super::values::{self, key, quoted_key};
 use super::{ConfigError, Section};
-use crate::formats::Bitrix24Options;
+use crate::formats::{AsteriskOptions, Bitrix24Options};
 
 /// `[formats]` as written: one optional table per foreign format.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFormats {
     pub bitrix24: Option<RawBitrix24>,
+    pub asterisk: Option<RawAsterisk>,
 }
 
 /// `[formats.bitrix24]` as written: every key optional (docs/formats.md, "Wiring").
@@ -29,67 +31,25 @@ pub(crate) struct RawBitrix24 {
     pub channels: Option<BTreeMap<String, String>>,
 }
 
-/// Options of the foreign input formats.
+/// Options of the foreign input formats, used by the inputs whose `[kafka.format]` names them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FormatsConfig {
     pub bitrix24: Bitrix24Options,
+    pub asterisk: AsteriskOptions,
 }
 
 impl Section for FormatsConfig {
     type Raw = RawFormats;
 
     fn overlay(&self, raw: &RawFormats, table: &str) -> Result<Self, ConfigError> {
-        let Some(raw) = &raw.bitrix24 else {
-            return Ok(self.clone());
+        let bitrix24 = match &raw.bitrix24 {
+            Some(raw) => overlay_bitrix24(&self.bitrix24, raw, &key(table, "bitrix24"))?,
+            None => self.bitrix24.clone(),
         };
-        let table = key(table, "bitrix24");
-        let mut out = self.bitrix24.clone();
-        if let Some(tenant) = &raw.tenant {
-            out.tenant = if tenant.is_empty() {
-                None
-            } else {
-                values::name(&key(&table, "tenant"), tenant)?;
-                Some(tenant.clone())
-            };
-        }
-        let leads = &mut out.leads;
-        // Empty turns collapsing (or the reason) off, so only outer spaces are refused.
-        let texts = [
-            (
-                "failure_stage",
-                &raw.failure_stage,
-                &mut leads.failure_stage,
-            ),
-            (
-                "success_stage",
-                &raw.success_stage,
-                &mut leads.success_stage,
-            ),
-            ("reason_field", &raw.reason_field, &mut leads.reason_field),
-        ];
-        for (field, value, slot) in texts {
-            if let Some(text) = value {
-                if !text.is_empty() {
-                    values::name(&key(&table, field), text)?;
-                }
-                slot.clone_from(text);
-            }
-        }
-        let maps = [
-            ("stages", &raw.stages, &mut leads.stages),
-            ("channels", &raw.channels, &mut leads.channels),
-        ];
-        for (field, value, slot) in maps {
-            if let Some(map) = value {
-                let map_table = key(&table, field);
-                for (from, to) in map {
-                    values::name(&quoted_key(&map_table, from), from)?;
-                    values::name(&quoted_key(&map_table, from), to)?;
-                }
-                slot.clone_from(map);
-            }
-        }
-        Ok(FormatsConfig { bitrix24: out })
+        let asterisk = self
+            .asterisk
+            .overlay_opt(raw.asterisk.as_ref(), &key(table, "asterisk"))?;
+        Ok(FormatsConfig { bitrix24, asterisk })
     }
 
     fn to_raw(&self) -> RawFormats {
@@ -104,8 +64,64 @@ impl Section for FormatsConfig {
                 stages: Some(leads.stages.clone()),
                 channels: Some(leads.channels.clone()),
             }),
+            asterisk: Some(self.asterisk.to_raw()),
         }
     }
+}
+
+/// `[formats.bitrix24]` (at `table`) over `base`.
+fn overlay_bitrix24(
+    base: &Bitrix24Options,
+    raw: &RawBitrix24,
+    table: &str,
+) -> Result<Bitrix24Options, ConfigError> {
+    let mut out = base.clone();
+    if let Some(tenant) = &raw.tenant {
+        out.tenant = if tenant.is_empty() {
+            None
+        } else {
+            values::name(&key(table, "tenant"), tenant)?;
+            Some(tenant.clone())
+        };
+    }
+    let leads = &mut out.leads;
+    // Empty turns collapsing (or the reason) off, so only outer spaces are refused.
+    let texts = [
+        (
+            "failure_stage",
+            &raw.failure_stage,
+            &mut leads.failure_stage,
+        ),
+        (
+            "success_stage",
+            &raw.success_stage,
+            &mut leads.success_stage,
+        ),
+        ("reason_field", &raw.reason_field, &mut leads.reason_field),
+    ];
+    for (field, value, slot) in texts {
+        if let Some(text) = value {
+            if !text.is_empty() {
+                values::name(&key(table, field), text)?;
+            }
+            slot.clone_from(text);
+        }
+    }
+    let maps = [
+        ("stages", &raw.stages, &mut leads.stages),
+        ("channels", &raw.channels, &mut leads.channels),
+    ];
+    for (field, value, slot) in maps {
+        if let Some(map) = value {
+            let map_table = key(table, field);
+            for (from, to) in map {
+                values::name(&quoted_key(&map_table, from), from)?;
+                values::name(&quoted_key(&map_table, from), to)?;
+            }
+            slot.clone_from(map);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -122,6 +138,8 @@ mod tests {
             .leads
             .stages
             .insert("UC_CALLBACK".into(), "IN_PROCESS".into());
+        config.asterisk.tenant = Some("pbx".into());
+        config.asterisk.settle = std::time::Duration::ZERO;
         let again = FormatsConfig::default().overlay(&config.to_raw(), "formats");
         assert_eq!(again.unwrap(), config);
         let defaults = FormatsConfig::default();

@@ -1,4 +1,4 @@
-//! `[kafka]`: brokers, consumer group, topics and their encodings, librdkafka properties.
+//! `[kafka]`: brokers, consumer group, topics with their formats and encodings, librdkafka properties.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -6,6 +6,9 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use super::topic_format::{
+    EncodingConfig, FormatConfig, RawEncoding, RawFormat, foreign_inputs_are_json,
+};
 use super::values::{self, key, quoted_key};
 use super::{ConfigError, Section};
 
@@ -30,61 +33,6 @@ const MANAGED_PROPERTIES: [(&str, &str); 8] = [
 
 /// Longest topic name Kafka accepts.
 const MAX_TOPIC_LENGTH: usize = 249;
-
-/// How the records of a topic are encoded (SPEC §1, §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum TopicEncoding {
-    /// One JSON object per record.
-    #[default]
-    Json,
-    /// Avro: Confluent wire format or single-object encoding.
-    Avro,
-    /// Bitrix24 REST payloads mapped by `formats::bitrix24` (inputs only; docs/formats.md).
-    Bitrix24,
-}
-
-/// Why `"asterisk"` is refused for now.
-const ASTERISK_NOT_WIRED: &str = "Asterisk CDR input needs the leg merger, not wired yet";
-
-impl TopicEncoding {
-    /// The name used in the configuration file: `"json"`, `"avro"` or `"bitrix24"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TopicEncoding::Json => "json",
-            TopicEncoding::Avro => "avro",
-            TopicEncoding::Bitrix24 => "bitrix24",
-        }
-    }
-
-    /// An encoding name; `input` tells whether the topic is an input (foreign formats allowed).
-    fn parse(key: &str, text: &str, input: bool) -> Result<TopicEncoding, ConfigError> {
-        let expected = if input {
-            "expected \"json\", \"avro\" or \"bitrix24\""
-        } else {
-            "expected \"json\" or \"avro\""
-        };
-        match text.trim().to_ascii_lowercase().as_str() {
-            "json" => Ok(TopicEncoding::Json),
-            "avro" => Ok(TopicEncoding::Avro),
-            "bitrix24" if input => Ok(TopicEncoding::Bitrix24),
-            "asterisk" if input => Err(ConfigError::invalid(key, ASTERISK_NOT_WIRED)),
-            "bitrix24" | "asterisk" => Err(ConfigError::invalid(
-                key,
-                format!("{text:?} is an input format; outputs are written as \"json\" or \"avro\""),
-            )),
-            _ => Err(ConfigError::invalid(
-                key,
-                format!("unknown encoding {text:?}; {expected}"),
-            )),
-        }
-    }
-}
-
-impl fmt::Display for TopicEncoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A librdkafka property value as written: a string, or for convenience an integer or boolean.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,16 +114,6 @@ pub(crate) struct RawTopics {
     pub changelog: Option<String>,
 }
 
-/// `[kafka.encoding]` as written: every key optional.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawEncoding {
-    pub calls: Option<String>,
-    pub leads: Option<String>,
-    pub violations: Option<String>,
-    pub qc_reviews: Option<String>,
-}
-
 /// `[kafka]` as written: every key optional.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +125,7 @@ pub(crate) struct RawKafka {
     pub schema_registry_url: Option<String>,
     /// Sub-tables last, so that they print after the plain keys.
     pub topics: Option<RawTopics>,
+    pub format: Option<RawFormat>,
     pub encoding: Option<RawEncoding>,
     pub properties: Option<RawProperties>,
     pub consumer_properties: Option<RawProperties>,
@@ -311,16 +250,6 @@ fn topic_name(key: &str, name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The encoding of each topic that carries records; the dead-letter topic keeps the original bytes.
-/// Inputs may also be [`TopicEncoding::Bitrix24`]; outputs never are.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EncodingConfig {
-    pub calls: TopicEncoding,
-    pub leads: TopicEncoding,
-    pub violations: TopicEncoding,
-    pub qc_reviews: TopicEncoding,
-}
-
 /// Connection to Kafka, topics, encodings and client properties.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KafkaConfig {
@@ -335,6 +264,8 @@ pub struct KafkaConfig {
     /// librdkafka properties of the producer only; override `properties`.
     pub producer_properties: BTreeMap<String, String>,
     pub topics: TopicsConfig,
+    /// What the input topics carry: dozvon's records (default), Bitrix24 or Asterisk rows.
+    pub format: FormatConfig,
     pub encoding: EncodingConfig,
     /// Whether missing output topics are created at start-up.
     pub create_topics: bool,
@@ -345,7 +276,8 @@ pub struct KafkaConfig {
 }
 
 impl Default for KafkaConfig {
-    /// A local broker at `127.0.0.1:9092`, group `dozvon`, the SPEC topics in JSON, output topics
+    /// A local broker at `127.0.0.1:9092`, group `dozvon`, the SPEC topics in dozvon's format and
+    /// JSON, output topics
     /// created with replication factor 1, no extra properties, no schema registry.
     fn default() -> Self {
         KafkaConfig {
@@ -355,6 +287,7 @@ impl Default for KafkaConfig {
             consumer_properties: BTreeMap::new(),
             producer_properties: BTreeMap::new(),
             topics: TopicsConfig::default(),
+            format: FormatConfig::default(),
             encoding: EncodingConfig::default(),
             create_topics: true,
             replication_factor: 1,
@@ -466,30 +399,13 @@ impl Section for KafkaConfig {
             }
             out.topics.check(&table)?;
         }
-        if let Some(encoding) = &raw.encoding {
-            let table = key(table, "encoding");
-            let slots = [
-                ("calls", &encoding.calls, &mut out.encoding.calls, true),
-                ("leads", &encoding.leads, &mut out.encoding.leads, true),
-                (
-                    "violations",
-                    &encoding.violations,
-                    &mut out.encoding.violations,
-                    false,
-                ),
-                (
-                    "qc_reviews",
-                    &encoding.qc_reviews,
-                    &mut out.encoding.qc_reviews,
-                    false,
-                ),
-            ];
-            for (field, value, slot, input) in slots {
-                if let Some(text) = value {
-                    *slot = TopicEncoding::parse(&key(&table, field), text, input)?;
-                }
-            }
-        }
+        out.encoding = out
+            .encoding
+            .overlay_opt(raw.encoding.as_ref(), &key(table, "encoding"))?;
+        out.format = out
+            .format
+            .overlay_opt(raw.format.as_ref(), &key(table, "format"))?;
+        foreign_inputs_are_json(&out.format, &out.encoding, table)?;
         let tables = [
             ("properties", &raw.properties, &mut out.properties),
             (
@@ -513,8 +429,6 @@ impl Section for KafkaConfig {
 
     fn to_raw(&self) -> RawKafka {
         let topics = &self.topics;
-        let encoding = &self.encoding;
-        let encoding_name = |encoding: TopicEncoding| Some(encoding.as_str().to_owned());
         RawKafka {
             brokers: Some(self.brokers.clone()),
             group_id: Some(self.group_id.clone()),
@@ -533,12 +447,8 @@ impl Section for KafkaConfig {
                 dead_letter: Some(topics.dead_letter.clone()),
                 changelog: Some(topics.changelog.clone()),
             }),
-            encoding: Some(RawEncoding {
-                calls: encoding_name(encoding.calls),
-                leads: encoding_name(encoding.leads),
-                violations: encoding_name(encoding.violations),
-                qc_reviews: encoding_name(encoding.qc_reviews),
-            }),
+            format: Some(self.format.to_raw()),
+            encoding: Some(self.encoding.to_raw()),
             properties: print_properties(&self.properties),
             consumer_properties: print_properties(&self.consumer_properties),
             producer_properties: print_properties(&self.producer_properties),
@@ -549,6 +459,8 @@ impl Section for KafkaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TopicEncoding;
+    use crate::formats::InputFormat;
 
     fn text(result: Result<KafkaConfig, ConfigError>) -> String {
         match result {
@@ -616,8 +528,12 @@ mod tests {
             replication_factor: 3,
             schema_registry_url: Some("https://registry:8081".into()),
             producer_properties: BTreeMap::from([("linger.ms".into(), "5".into())]),
+            format: FormatConfig {
+                calls: InputFormat::Asterisk,
+                leads: InputFormat::Bitrix24,
+            },
             encoding: EncodingConfig {
-                leads: TopicEncoding::Avro,
+                violations: TopicEncoding::Avro,
                 ..EncodingConfig::default()
             },
             ..KafkaConfig::default()

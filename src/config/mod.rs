@@ -4,11 +4,14 @@
 // `[processing]`, `[http]`, `[log]`, `[formats]`) lives in its own module as a pair — a `Raw*`
 // struct (serde, every key optional, unknown keys refused) and the typed, validated struct —
 // joined by the [`Section`] trait: `overlay` applies the keys present in a raw table on top of a
-// base value (defaults <- top level <- tenant), `to_raw` prints every key back. Adding a section means: a new module
-// implementing `Section`, one field in `RawFile`, one in `Config`, and one line each in
-// `from_raw` and `to_raw` below. `[calendar]` and `[rules]` may be overridden per tenant
+// base value (defaults <- top level <- tenant), `to_raw` prints every key back. Sub-tables with
+// rules of their own have a module too (`topic_format`: `[kafka.format]` and `[kafka.encoding]`;
+// `asterisk`: `[formats.asterisk]`). Adding a section means: a new module implementing
+// `Section`, one field in `RawFile`, one in `Config`, and one line each in `from_raw` and
+// `to_raw` below. `[calendar]` and `[rules]` may be overridden per tenant
 // (`[tenants.NAME.*]`); the other sections are global.
 
+mod asterisk;
 mod calendar;
 mod error;
 mod formats;
@@ -21,6 +24,7 @@ mod rules;
 mod stages;
 mod state;
 mod tenant;
+mod topic_format;
 mod values;
 
 use std::collections::BTreeMap;
@@ -33,13 +37,14 @@ pub use calendar::CalendarConfig;
 pub use error::ConfigError;
 pub use formats::FormatsConfig;
 pub use http::HttpConfig;
-pub use kafka::{EncodingConfig, KafkaConfig, TopicEncoding, TopicsConfig};
+pub use kafka::{KafkaConfig, TopicsConfig};
 pub use log::{LogConfig, LogFormat};
 pub use processing::{Guarantee, ProcessingConfig};
 pub use rules::{MAX_PERIOD_DAYS, MAX_STALE_AFTER_DAYS, RulesConfig};
 pub use stages::{StageKind, StagesConfig};
 pub use state::StateConfig;
 pub use tenant::TenantConfig;
+pub use topic_format::{EncodingConfig, FormatConfig, TopicEncoding};
 
 use calendar::RawCalendar;
 use formats::RawFormats;
@@ -95,7 +100,7 @@ pub struct Config {
     pub processing: ProcessingConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
-    /// Options of the foreign input formats (`[formats.bitrix24]`).
+    /// Options of the foreign input formats (`[formats.bitrix24]`, `[formats.asterisk]`).
     pub formats: FormatsConfig,
     /// Calendar and rules of every tenant without an override (top-level tables over defaults).
     pub default_tenant: TenantConfig,

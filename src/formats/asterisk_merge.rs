@@ -6,7 +6,11 @@
 // call's main legs, so once a root leg has arrived the call is complete up to `settle` of
 // delivery jitter: it is emitted when the clock reaches its last leg end + `settle`. A call
 // whose root leg never comes (unanswered CDRs disabled, `NoCDR()`, a relay filter) is emitted at
-// last leg end + `idle_timeout`. Legs arriving after their call was emitted are counted as late
+// last leg end + `idle_timeout`. Both waits run from the clock at the last leg's arrival when
+// that is later than its end: the CDRs of one hangup are written together, so a leg that ended
+// long before (a trunk that failed first, a queue member who did not answer) arrives when
+// other calls have moved the clock past its end, and its siblings follow right after it.
+// Legs arriving after their call was emitted are counted as late
 // and dropped; emitted calls are remembered for [`CLOSED_RETENTION`] (at least `idle_timeout`)
 // of event time after their last leg, after which a stray leg would start a new call with the
 // same call id (`linkedid`), which the engine ignores as a duplicate.
@@ -54,6 +58,8 @@ struct OpenCall {
     legs: Vec<CdrRow>,
     has_root: bool,
     last_end: Timestamp,
+    /// The clock when the latest leg arrived.
+    arrived: Timestamp,
     due: Timestamp,
 }
 
@@ -161,6 +167,7 @@ impl CdrMerger {
                 legs: Vec::new(),
                 has_root: false,
                 last_end: Timestamp::MIN,
+                arrived: Timestamp::MIN,
                 due: Timestamp::MIN,
             });
         if call.legs.iter().any(|leg| key(leg) == key(&row)) {
@@ -170,8 +177,10 @@ impl CdrMerger {
         self.schedule.remove(&(call.due, linkedid.clone()));
         call.has_root |= row.is_root();
         call.last_end = call.last_end.max(row.ended_at());
+        call.arrived = call.arrived.max(self.clock);
         call.due = call
             .last_end
+            .max(call.arrived)
             .plus_millis(if call.has_root { settle } else { idle });
         call.legs.push(row);
         self.schedule.insert((call.due, linkedid));

@@ -5,7 +5,7 @@
 // CDR row) + `asterisk_legs` (the leg-merge rule) + `asterisk_merge` (`CdrMerger`: legs of one
 // call by `linkedid`), `serde_util` (durations and time zones in options). All pure: bytes and
 // options in, model records or a typed [`FormatError`] out. `decoder` picks dozvon's codec or a
-// mapper per input topic (`[kafka.encoding]`) for the service and replay. docs/formats.md has
+// mapper per input topic (`[kafka.format]`) for the service and replay. docs/formats.md has
 // the field tables and the reason behind each mapping.
 
 pub mod asterisk;

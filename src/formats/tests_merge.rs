@@ -135,10 +135,46 @@ fn duplicates_are_ignored_and_late_legs_are_counted() {
         merger.push(row(&outbound())).is_empty(),
         "remembered for an hour after the call ended"
     );
-    // After that the linkedid is forgotten: a stray leg is a call again, emitted at once since
-    // its due time has passed; the engine drops the repeated call id.
+    // After that the linkedid is forgotten: a stray leg is a call again, emitted `settle` after
+    // it arrived (the clock is long past its end); the engine drops the repeated call id.
     assert!(merger.flush_before(at("2024-03-04T08:16:01Z")).is_empty());
-    assert_eq!(merger.push(row(&outbound())).len(), 1);
+    assert!(merger.push(row(&outbound())).is_empty());
+    assert_eq!(merger.flush_before(at("2024-03-04T08:16:31Z")).len(), 1);
+}
+
+#[test]
+fn legs_written_together_at_hangup_wait_for_each_other_when_the_clock_is_past_their_ends() {
+    let mut merger = merger();
+    // Another call's leg has moved the clock to 10:20.
+    merger.push(other_call(
+        "x.1",
+        "2024-03-04 10:19:00",
+        "2024-03-04 10:20:00",
+    ));
+    // A queue call's CDRs, dispatched at the caller's hangup (10:20:05): the leg of the agent
+    // who did not answer ended at 10:15:20, long before the clock.
+    let missed = row(&leg(
+        inbound("101", "NO ANSWER", 0),
+        json!({"sequence": 1, "end": "2024-03-04 10:15:20"}),
+    ));
+    assert!(
+        merger.push(missed).is_empty(),
+        "due settle after it arrived, not at once"
+    );
+    let answered = row(&leg(
+        inbound("102", "ANSWERED", 290),
+        json!({"sequence": 2, "end": "2024-03-04 10:20:05"}),
+    ));
+    assert!(merger.push(answered).is_empty());
+    assert_eq!(merger.flush_before(at("2024-03-04T07:20:34Z")).len(), 1);
+    let out = merger.flush_before(at("2024-03-04T07:20:35Z"));
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].disposition, out[0].talk_seconds),
+        (Disposition::Answered, 290)
+    );
+    assert_eq!(out[0].manager_id.as_deref(), Some("acc-102"));
+    assert_eq!(merger.stats().late_legs, 0);
 }
 
 #[test]

@@ -25,7 +25,7 @@ impl fmt::Display for Malformed {
 /// Decoding of one record kind from JSON bytes or an Avro container.
 pub trait InputRecord<'a>: Sized {
     fn decode_json(bytes: &'a [u8]) -> Result<Self, DecodeError>;
-    /// One NDJSON line through `decoder` (dozvon's lines go to [`InputRecord::decode_json`]).
+    /// One NDJSON line through `decoder` (dozvon's lines as JSON records).
     fn decode_line(decoder: &InputDecoder, bytes: &'a [u8]) -> Result<Self, InputError>;
     fn read_container(bytes: &[u8]) -> Result<Vec<Result<Self, DecodeError>>, DecodeError>;
 }
@@ -54,12 +54,60 @@ impl<'a> InputRecord<'a> for LeadEvent<'a> {
     }
 }
 
+/// The non-blank lines of an NDJSON file, each with its 1-based line number.
+pub(crate) struct Lines<'a> {
+    data: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Lines {
+            data,
+            pos: 0,
+            line: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.pos >= self.data.len() {
+                return None;
+            }
+            let data: &'a [u8] = self.data;
+            let text = line_at(&data[self.pos..]);
+            self.pos += text.len() + 1;
+            self.line += 1;
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                return Some((self.line, text));
+            }
+        }
+    }
+}
+
+/// Refuses an Avro container file for an input of a foreign `format` (those are NDJSON only).
+pub(crate) fn refuse_container(
+    path: &Path,
+    data: &[u8],
+    format: Option<&str>,
+) -> Result<(), Malformed> {
+    match format.filter(|_| codec::is_avro_container(data)) {
+        Some(format) => Err(Malformed {
+            file: path.to_owned(),
+            line: 0,
+            error: format!("an Avro container file, but the input's format is {format}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 enum Body<'a, T> {
-    Lines {
-        data: &'a [u8],
-        pos: usize,
-        line: usize,
-    },
+    Lines(Lines<'a>),
     Records(std::iter::Enumerate<std::vec::IntoIter<Result<T, DecodeError>>>),
 }
 
@@ -83,15 +131,8 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
         data: &'a [u8],
         decoder: InputDecoder,
     ) -> Result<Self, Malformed> {
-        let is_container = codec::is_avro_container(data);
-        if let Some(format) = decoder.foreign().filter(|_| is_container) {
-            return Err(Malformed {
-                file: path.to_owned(),
-                line: 0,
-                error: format!("an Avro container file, but the input's encoding is {format}"),
-            });
-        }
-        let body = if is_container {
+        refuse_container(path, data, decoder.foreign())?;
+        let body = if codec::is_avro_container(data) {
             let records = T::read_container(data).map_err(|e| Malformed {
                 file: path.to_owned(),
                 line: 0,
@@ -99,11 +140,7 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
             })?;
             Body::Records(records.into_iter().enumerate())
         } else {
-            Body::Lines {
-                data,
-                pos: 0,
-                line: 0,
-            }
+            Body::Lines(Lines::new(data))
         };
         Ok(InputFile {
             path: path.to_owned(),
@@ -122,19 +159,9 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
     pub fn next_record(&mut self, malformed: &mut Vec<Malformed>) -> Option<T> {
         loop {
             let (line, result) = match &mut self.body {
-                Body::Lines { data, pos, line } => {
-                    if *pos >= data.len() {
-                        return None;
-                    }
-                    let data: &'a [u8] = data;
-                    let rest = &data[*pos..];
-                    let text = line_at(rest);
-                    *pos += text.len() + 1;
-                    *line += 1;
-                    if text.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    (*line, T::decode_line(&self.decoder, text))
+                Body::Lines(lines) => {
+                    let (line, text) = lines.next()?;
+                    (line, T::decode_line(&self.decoder, text))
                 }
                 Body::Records(records) => {
                     let (index, result) = records.next()?;
@@ -166,7 +193,14 @@ fn line_at(rest: &[u8]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::line_at;
+    use super::{Lines, line_at};
+
+    #[test]
+    fn lines_skip_blank_ones_and_keep_their_numbers() {
+        let lines: Vec<_> = Lines::new(b"a\n\n  \nb\r\nc").collect();
+        assert_eq!(lines, [(1, &b"a"[..]), (4, &b"b\r"[..]), (5, &b"c"[..])]);
+        assert_eq!(Lines::new(b"").count(), 0);
+    }
 
     #[test]
     fn lines_end_at_newline_or_end_of_input() {

@@ -1,18 +1,20 @@
 //! `dozvon replay`: runs the engine over call and lead files merged by event time.
 
+mod calls;
 mod input;
 mod summary;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use calls::{CallSource, CdrCalls, RecordCalls};
 pub use input::{InputFile, InputRecord, Malformed};
 pub use summary::Summary;
 
 use crate::codec;
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, EngineStats};
-use crate::formats::InputDecoder;
+use crate::formats::{InputDecoder, MergerStats};
 use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
 
 /// Why a replay could not run at all (bad lines do not stop it; see [`ReplayOutput::malformed`]).
@@ -45,8 +47,11 @@ pub struct ReplayOutput {
     pub stats: EngineStats,
     /// Good records read from both inputs.
     pub events: u64,
-    /// Well-formed foreign rows the regulation does not judge (Bitrix24 robot calls), skipped.
+    /// Well-formed foreign rows the regulation does not judge (Bitrix24 robot calls, Asterisk
+    /// internal calls), skipped.
     pub skipped: u64,
+    /// The leg merger's counters when the calls are Asterisk CDR rows.
+    pub merger: Option<MergerStats>,
     /// The final watermark (`--until`, else the latest event time seen).
     pub until: Option<Timestamp>,
 }
@@ -113,41 +118,51 @@ pub fn run_events<'a>(
 
 /// Merges both inputs by event time (a stable two-way merge: each file keeps its own order,
 /// so out-of-order delivery recorded in a file is replayed as such) and drives the engine.
-pub fn run<'a>(
+/// Before a lead event is fed, the calls input is told the clock has reached its time, so calls
+/// that an Asterisk merger completes by then are fed first.
+pub fn run<'a, C: CallSource<'a> + ?Sized>(
     engine: &mut Engine,
-    calls: &mut InputFile<'a, CallRecord<'a>>,
+    calls: &mut C,
     leads: &mut InputFile<'a, LeadEvent<'a>>,
     until: Option<Timestamp>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Malformed>, u64, Option<Timestamp>) {
     let mut malformed = Vec::new();
-    let mut next_call = calls.next_record(&mut malformed).map(InputEvent::Call);
-    let mut next_lead = leads.next_record(&mut malformed).map(InputEvent::Lead);
+    let mut next_lead = leads.next_record(&mut malformed);
     let mut driver = Driver::new(engine);
+    let mut ready = Vec::new();
     loop {
-        let take_lead = match (&next_call, &next_lead) {
+        let call_time = calls.next_time(&mut malformed);
+        let lead = match (call_time, next_lead.take()) {
             (None, None) => break,
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (Some(call), Some(lead)) => lead.event_time() <= call.event_time(),
+            (Some(call), Some(lead)) if lead.occurred_at <= call => lead,
+            (None, Some(lead)) => lead,
+            (_, lead) => {
+                next_lead = lead;
+                calls.take(&mut ready);
+                feed_calls(&mut driver, &mut ready, findings);
+                continue;
+            }
         };
-        let event = if take_lead {
-            std::mem::replace(
-                &mut next_lead,
-                leads.next_record(&mut malformed).map(InputEvent::Lead),
-            )
-        } else {
-            std::mem::replace(
-                &mut next_call,
-                calls.next_record(&mut malformed).map(InputEvent::Call),
-            )
-        };
-        if let Some(event) = event {
-            driver.feed(&event, findings);
-        }
+        calls.reach(lead.occurred_at, &mut ready);
+        feed_calls(&mut driver, &mut ready, findings);
+        driver.feed(&InputEvent::Lead(lead), findings);
+        next_lead = leads.next_record(&mut malformed);
     }
+    calls.finish(&mut ready);
+    feed_calls(&mut driver, &mut ready, findings);
     let (events, until) = driver.finish(until, findings);
     (malformed, events, until)
+}
+
+fn feed_calls<'a>(
+    driver: &mut Driver<'_>,
+    ready: &mut Vec<CallRecord<'a>>,
+    findings: &mut Vec<Finding>,
+) {
+    for call in ready.drain(..) {
+        driver.feed(&InputEvent::Call(call), findings);
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ReplayError> {
@@ -157,8 +172,10 @@ fn read(path: &Path) -> Result<Vec<u8>, ReplayError> {
     })
 }
 
-/// Replays two files with the given configuration; `[kafka.encoding] calls` / `leads` =
-/// `"bitrix24"` reads that file as Bitrix24 NDJSON (with `[formats.bitrix24]`), as the service would.
+/// Replays two files with the given configuration. `[kafka.format] calls` / `leads` =
+/// `"bitrix24"` reads that file as Bitrix24 NDJSON (with `[formats.bitrix24]`), as the service
+/// would; `calls = "asterisk"` reads CDR rows (NDJSON) and merges their legs into calls (with
+/// `[formats.asterisk]`).
 pub fn replay_files(
     config: Arc<Config>,
     calls_path: &Path,
@@ -168,17 +185,31 @@ pub fn replay_files(
     let calls_data = read(calls_path)?;
     let leads_data = read(leads_path)?;
     let [calls_decoder, leads_decoder] = InputDecoder::inputs(&config);
-    let mut calls = InputFile::<CallRecord>::with_decoder(calls_path, &calls_data, calls_decoder)
-        .map_err(ReplayError::Input)?;
+    let mut calls: Box<dyn CallSource<'_>> = match calls_decoder.asterisk() {
+        Some(options) => Box::new(
+            CdrCalls::new(calls_path, &calls_data, options.clone()).map_err(ReplayError::Input)?,
+        ),
+        None => Box::new(RecordCalls::new(
+            InputFile::<CallRecord>::with_decoder(calls_path, &calls_data, calls_decoder)
+                .map_err(ReplayError::Input)?,
+        )),
+    };
     let mut leads = InputFile::<LeadEvent>::with_decoder(leads_path, &leads_data, leads_decoder)
         .map_err(ReplayError::Input)?;
     let mut engine = Engine::new(config)?;
     let mut findings = Vec::new();
-    let (malformed, events, until) = run(&mut engine, &mut calls, &mut leads, until, &mut findings);
+    let (malformed, events, until) = run(
+        &mut engine,
+        calls.as_mut(),
+        &mut leads,
+        until,
+        &mut findings,
+    );
     let mut output = ReplayOutput {
         malformed,
         events,
         skipped: calls.skipped() + leads.skipped(),
+        merger: calls.merger_stats(),
         until,
         stats: engine.stats().clone(),
         ..ReplayOutput::default()

@@ -43,6 +43,7 @@ pub use queries::{QueryClient, QueryInbox};
 use crate::codec::{Encoding, RecordKind};
 use crate::config::{Config, TopicEncoding};
 use crate::engine::{Engine, EngineError};
+use crate::formats::InputFormat;
 use crate::registry::{self, RegistryClient, RegistryError};
 use context::ServiceContext;
 use output::Outputs;
@@ -126,15 +127,9 @@ fn output_encoding(
     topic: &str,
     kind: RecordKind,
 ) -> Result<Encoding, ServiceError> {
-    if encoding == TopicEncoding::Bitrix24 {
-        // The configuration refuses it; a Config built in code could still hold it.
-        return Err(ServiceError::Config(format!(
-            "topic {topic}: \"bitrix24\" is an input format; outputs are \"json\" or \"avro\""
-        )));
-    }
     let Some(registry) = registry else {
         return Ok(match encoding {
-            TopicEncoding::Json | TopicEncoding::Bitrix24 => Encoding::Json,
+            TopicEncoding::Json => Encoding::Json,
             TopicEncoding::Avro => Encoding::AvroSingleObject,
         });
     };
@@ -162,6 +157,29 @@ fn output_encoding(
     }
 }
 
+/// Refuses input formats the service cannot read yet: Asterisk CDR rows of one call must be
+/// merged by `linkedid` before they are keyed by lead, which needs a repartition stage
+/// (docs/formats.md, "Wiring"); `dozvon replay` merges them already.
+fn supported_inputs(config: &Config) -> Result<(), ServiceError> {
+    let format = &config.kafka.format;
+    if format.calls == InputFormat::Asterisk {
+        return Err(ServiceError::Config(
+            "[kafka.format] calls = \"asterisk\": asterisk calls need the repartition stage \
+             (legs of one call are merged by linkedid before they can be keyed by lead), which \
+             the service does not have yet; use replay (dozvon replay --config …)"
+                .to_owned(),
+        ));
+    }
+    if format.leads == InputFormat::Asterisk {
+        // The configuration refuses it; a Config built in code could still hold it.
+        return Err(ServiceError::Config(
+            "[kafka.format] leads = \"asterisk\": Asterisk CDR rows are calls, not lead events"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs the service on the calling thread until `stop` is set; then commits the in-flight
 /// batch, leaves the group and returns. Blocking: call it from a thread of its own.
 pub fn run_blocking(
@@ -171,6 +189,7 @@ pub fn run_blocking(
     queries: QueryInbox,
 ) -> Result<(), ServiceError> {
     Engine::new(Arc::clone(&config))?;
+    supported_inputs(&config)?;
     let encodings = &config.kafka.encoding;
     let registry = config
         .kafka
@@ -271,4 +290,31 @@ pub fn run_blocking(
     drop(consumer);
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asterisk_calls_are_refused_at_start_up_pointing_to_replay() {
+        let mut config = Config::default();
+        assert!(supported_inputs(&config).is_ok());
+        config.kafka.format.calls = InputFormat::Bitrix24;
+        config.kafka.format.leads = InputFormat::Bitrix24;
+        assert!(supported_inputs(&config).is_ok());
+        config.kafka.format.calls = InputFormat::Asterisk;
+        let error = supported_inputs(&config).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "[kafka.format] calls = \"asterisk\": asterisk calls need the repartition stage"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("use replay"), "{error}");
+        config.kafka.format.calls = InputFormat::Dozvon;
+        config.kafka.format.leads = InputFormat::Asterisk;
+        let error = supported_inputs(&config).unwrap_err().to_string();
+        assert!(error.contains("not lead events"), "{error}");
+    }
 }

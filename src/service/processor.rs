@@ -131,7 +131,7 @@ impl Batch {
 pub struct Processor {
     config: Arc<Config>,
     inputs: [String; 2],
-    /// How each input's records are decoded (`[kafka.encoding]`), by input index.
+    /// How each input's records are decoded (`[kafka.format]`), by input index.
     decoders: [InputDecoder; 2],
     /// The input topic names for librdkafka's C API, built once (read per released record).
     c_inputs: [CString; 2],

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dozvon::config::{
-    Config, ConfigError, EncodingConfig, Guarantee, KafkaConfig, ProcessingConfig, TopicEncoding,
-    TopicsConfig,
+    Config, ConfigError, EncodingConfig, FormatConfig, Guarantee, KafkaConfig, ProcessingConfig,
+    TopicEncoding, TopicsConfig,
 };
+use dozvon::formats::InputFormat;
 
 use super::{assert_refusals, error_of};
 
@@ -46,6 +47,7 @@ fn kafka_and_processing_defaults() {
             "dozvon.dead-letter"
         ]
     );
+    assert_eq!(kafka.format.inputs(), [InputFormat::Dozvon; 2]);
     let json = TopicEncoding::Json;
     assert_eq!(
         kafka.encoding,
@@ -70,7 +72,7 @@ fn kafka_and_processing_defaults() {
             transactional_id: None,
         }
     );
-    let empty_tables = "[kafka]\n[kafka.topics]\n[kafka.encoding]\n[kafka.properties]\n\
+    let empty_tables = "[kafka]\n[kafka.topics]\n[kafka.format]\n[kafka.encoding]\n[kafka.properties]\n\
                         [kafka.consumer_properties]\n[kafka.producer_properties]\n[processing]\n";
     assert_eq!(
         Config::from_toml_str(empty_tables).unwrap(),
@@ -93,6 +95,10 @@ leads = "bitrix_leads"
 violations = "qc.violations"
 qc_reviews = "qc.reviews"
 dead_letter = "qc.dlq"
+
+[kafka.format]
+calls = "dozvon"
+leads = "bitrix24"
 
 [kafka.encoding]
 calls = "avro"
@@ -146,6 +152,10 @@ fn every_kafka_and_processing_key_parses_into_its_value() {
             qc_reviews: "qc.reviews".into(),
             dead_letter: "qc.dlq".into(),
             changelog: "dozvon.changelog".into(),
+        },
+        format: FormatConfig {
+            calls: InputFormat::Dozvon,
+            leads: InputFormat::Bitrix24,
         },
         encoding: EncodingConfig {
             calls: TopicEncoding::Avro,
@@ -321,7 +331,7 @@ fn invalid_kafka_and_processing_values_are_refused_naming_the_key_path() {
         ),
         (
             "[kafka.encoding]\nleads = \"protobuf\"",
-            "kafka.encoding.leads: unknown encoding \"protobuf\"; expected \"json\", \"avro\" or \"bitrix24\"",
+            "kafka.encoding.leads: unknown encoding \"protobuf\"; expected \"json\" or \"avro\"",
         ),
         (
             "[kafka.properties]\n\" client.id\" = \"x\"",

@@ -78,8 +78,3 @@ pub fn robot_call(call_id: &str, lead_id: &str, started_at: &str) -> Value {
         "CRM_ENTITY_TYPE": "LEAD", "CRM_ENTITY_ID": lead_id,
     })
 }
-
-/// NDJSON of `rows`.
-pub fn ndjson(rows: &[Value]) -> String {
-    rows.iter().map(|row| format!("{row}\n")).collect()
-}
