@@ -335,15 +335,20 @@ fn run(
                     out.display()
                 );
                 let s = &output.stats;
+                let c = &output.contacts;
                 println!(
-                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable\n",
+                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable",
                     s.calls_applied + s.calls_late,
                     s.lead_events_applied + s.lead_events_late,
                     s.calls_late + s.lead_events_late,
                     s.duplicates,
-                    s.unresolved_calls,
+                    c.resolved_calls + c.unresolved_calls,
                     output.malformed.len(),
                     output.skipped
+                );
+                println!(
+                    "contacts: {} calls resolved by phone, {} unresolved, {} duplicate leads\n",
+                    c.resolved_calls, c.unresolved_calls, c.duplicate_leads
                 );
                 print!(
                     "{}",

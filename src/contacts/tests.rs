@@ -1,0 +1,503 @@
+//! Unit tests of the directory and the resolver (normalisation is tested beside its code).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::*;
+use crate::config::Config;
+use crate::engine::{ContactUpdate, LeadContact, Secs};
+use crate::model::{CallRecord, Direction, Disposition, MatchedOn, QcKind, Timestamp};
+
+const T0: Secs = 1_772_000_000;
+
+/// A lead event update; times are seconds after `T0`.
+#[derive(Clone)]
+struct Ev {
+    tenant: &'static str,
+    lead: &'static str,
+    at: Secs,
+    key: u64,
+    created: Option<Secs>,
+    terminal: bool,
+    manager: Option<&'static str>,
+    phone: Option<&'static str>,
+    email: Option<&'static str>,
+}
+
+fn ev(lead: &'static str, at: Secs) -> Ev {
+    Ev {
+        tenant: "default",
+        lead,
+        at,
+        key: u64::from(at) * 31 + lead.len() as u64,
+        created: None,
+        terminal: false,
+        manager: None,
+        phone: None,
+        email: None,
+    }
+}
+
+impl Ev {
+    fn phone(mut self, phone: &'static str) -> Self {
+        self.phone = Some(phone);
+        self
+    }
+    fn email(mut self, email: &'static str) -> Self {
+        self.email = Some(email);
+        self
+    }
+    fn manager(mut self, manager: &'static str) -> Self {
+        self.manager = Some(manager);
+        self
+    }
+    fn terminal(mut self) -> Self {
+        self.terminal = true;
+        self
+    }
+    fn tenant(mut self, tenant: &'static str) -> Self {
+        self.tenant = tenant;
+        self
+    }
+    fn update(&self) -> ContactUpdate {
+        ContactUpdate::Lead(LeadContact {
+            tenant: Arc::from(self.tenant),
+            lead_id: self.lead.into(),
+            at: T0 + self.at,
+            event_key: self.key,
+            created: T0 + self.created.unwrap_or(self.at),
+            terminal: self.terminal,
+            manager_id: self.manager.map(Into::into),
+            phone: self.phone.map(Into::into),
+            email: self.email.map(Into::into),
+        })
+    }
+}
+
+fn attempt(lead: &'static str, at: Secs) -> ContactUpdate {
+    ContactUpdate::Attempt {
+        tenant: Arc::from("default"),
+        lead_id: lead.into(),
+        at: T0 + at,
+    }
+}
+
+fn ts(at: Secs) -> Timestamp {
+    Timestamp::from_compact_seconds(T0 + at)
+}
+
+fn directory(updates: &[ContactUpdate]) -> ContactDirectory {
+    let mut directory = ContactDirectory::new();
+    for update in updates {
+        directory.apply(update);
+    }
+    directory
+}
+
+fn resolve(directory: &ContactDirectory, phone: &str, at: Secs) -> Option<String> {
+    directory
+        .resolve_phone("default", phone, ts(at))
+        .map(|id| id.to_string())
+}
+
+const PHONE: &str = "+7 916 123-45-67";
+
+#[test]
+fn a_call_resolves_to_the_lead_with_its_phone_in_any_format() {
+    let d = directory(&[
+        ev("A", 0).phone(PHONE).manager("M").update(),
+        ev("B", 0).phone("+7 925 000-00-00").update(),
+    ]);
+    for phone in [
+        "8-916-123-45-67",
+        "8 (916) 1234567",
+        "79161234567",
+        "9161234567",
+    ] {
+        assert_eq!(resolve(&d, phone, 60).as_deref(), Some("A"), "{phone}");
+    }
+    assert_eq!(resolve(&d, "+7 999 999-99-99", 60), None);
+    assert_eq!(resolve(&d, "101", 60), None, "an extension is no phone");
+}
+
+#[test]
+fn terminal_leads_are_skipped_and_history_counts() {
+    let d = directory(&[
+        ev("A", 0).phone(PHONE).update(),
+        ev("A", 1000).terminal().update(),
+    ]);
+    assert_eq!(resolve(&d, PHONE, 500).as_deref(), Some("A"), "open at 500");
+    assert_eq!(resolve(&d, PHONE, 1000), None, "rejected at 1000");
+    assert_eq!(resolve(&d, PHONE, 2000), None);
+    // A QC return reopens it.
+    let d = directory(&[
+        ev("A", 0).phone(PHONE).update(),
+        ev("A", 1000).terminal().update(),
+        ev("A", 3000).update(),
+    ]);
+    assert_eq!(resolve(&d, PHONE, 2000), None);
+    assert_eq!(resolve(&d, PHONE, 3000).as_deref(), Some("A"));
+}
+
+#[test]
+fn a_lead_does_not_exist_before_its_first_event() {
+    let d = directory(&[ev("A", 100).phone(PHONE).update()]);
+    assert_eq!(resolve(&d, PHONE, 99), None);
+    assert_eq!(resolve(&d, PHONE, 100).as_deref(), Some("A"));
+    // A phone reported later is the lead's from then on.
+    let d = directory(&[ev("A", 0).update(), ev("A", 100).phone(PHONE).update()]);
+    assert_eq!(resolve(&d, PHONE, 50), None);
+    assert_eq!(resolve(&d, PHONE, 100).as_deref(), Some("A"));
+}
+
+#[test]
+fn the_most_recently_active_open_lead_wins() {
+    let mut updates = vec![
+        ev("A", 0).phone(PHONE).update(),
+        ev("B", 100).phone("8 916 123 45 67").update(),
+    ];
+    assert_eq!(
+        resolve(&directory(&updates), PHONE, 200).as_deref(),
+        Some("B")
+    );
+    // An attempt on A after B's creation makes A the more recent.
+    updates.push(attempt("A", 150));
+    let d = directory(&updates);
+    assert_eq!(resolve(&d, PHONE, 200).as_deref(), Some("A"));
+    assert_eq!(resolve(&d, PHONE, 120).as_deref(), Some("B"), "as of 120");
+    // A stage change of B after that wins back.
+    updates.push(ev("B", 180).update());
+    assert_eq!(
+        resolve(&directory(&updates), PHONE, 200).as_deref(),
+        Some("B")
+    );
+    // B rejected: A is the only open one.
+    updates.push(ev("B", 190).terminal().update());
+    assert_eq!(
+        resolve(&directory(&updates), PHONE, 200).as_deref(),
+        Some("A")
+    );
+}
+
+#[test]
+fn ties_go_to_the_smallest_lead_id() {
+    let d = directory(&[
+        ev("L2", 0).phone(PHONE).update(),
+        ev("L1", 0).phone(PHONE).update(),
+    ]);
+    assert_eq!(resolve(&d, PHONE, 10).as_deref(), Some("L1"));
+}
+
+#[test]
+fn other_tenants_never_match() {
+    let d = directory(&[ev("A", 0).phone(PHONE).tenant("north").update()]);
+    assert_eq!(resolve(&d, PHONE, 10), None);
+    assert_eq!(
+        d.resolve_phone("north", PHONE, ts(10)).as_deref(),
+        Some("A")
+    );
+    assert_eq!(d.resolve_phone("south", PHONE, ts(10)), None);
+}
+
+#[test]
+fn forgotten_leads_leave_the_index() {
+    let mut d = directory(&[ev("A", 0).phone(PHONE).update()]);
+    assert_eq!(d.len(), 1);
+    let effect = d.apply(&ContactUpdate::Forget {
+        tenant: Arc::from("default"),
+        lead_id: "A".into(),
+    });
+    assert_eq!(effect, Effect::Forgotten);
+    assert!(d.is_empty());
+    assert_eq!(resolve(&d, PHONE, 10), None);
+}
+
+#[test]
+fn at_most_four_phones_per_lead_the_latest_reported() {
+    let phones = [
+        "+7 900 000-00-01",
+        "+7 900 000-00-02",
+        "+7 900 000-00-03",
+        "+7 900 000-00-04",
+        "+7 900 000-00-05",
+    ];
+    let updates: Vec<ContactUpdate> = phones
+        .iter()
+        .enumerate()
+        .map(|(i, phone)| ev("A", 10 * i as Secs).phone(phone).update())
+        .collect();
+    let d = directory(&updates);
+    assert_eq!(
+        d.entry("default", "A").map(|e| e.phones.len()),
+        Some(MAX_VALUES)
+    );
+    assert_eq!(resolve(&d, phones[0], 100), None, "the oldest is dropped");
+    for phone in &phones[1..] {
+        assert_eq!(resolve(&d, phone, 100).as_deref(), Some("A"), "{phone}");
+    }
+    // Delivered the other way round, the same four are kept.
+    let reversed: Vec<ContactUpdate> = updates.into_iter().rev().collect();
+    let r = directory(&reversed);
+    assert_eq!(resolve(&r, phones[0], 100), None);
+    assert_eq!(resolve(&r, phones[4], 100).as_deref(), Some("A"));
+}
+
+#[test]
+fn pruning_keeps_the_answers_from_the_watermark_on() {
+    let updates = [
+        ev("A", 0).phone(PHONE).manager("M1").update(),
+        ev("B", 50).phone(PHONE).manager("M2").update(),
+        attempt("A", 120),
+        ev("B", 200).terminal().update(),
+        ev("A", 300).manager("M3").update(),
+    ];
+    let whole = directory(&updates);
+    let mut pruned = directory(&updates);
+    pruned.prune("default", ts(150));
+    for t in [150, 199, 200, 250, 300, 400] {
+        assert_eq!(
+            resolve(&pruned, PHONE, t),
+            resolve(&whole, PHONE, t),
+            "t={t}"
+        );
+        let manager = |d: &ContactDirectory| {
+            d.entry("default", "A")
+                .and_then(|e| e.manager_at(T0 + t).cloned())
+        };
+        assert_eq!(manager(&pruned), manager(&whole), "t={t}");
+    }
+    // Before the watermark, the state as of the watermark answers (a late call).
+    assert_eq!(resolve(&pruned, PHONE, 10).as_deref(), Some("A"));
+    // Updates older than the watermark fold in directly.
+    pruned.apply(&ev("C", 100).phone(PHONE).update());
+    pruned.apply(&attempt("C", 140));
+    assert_eq!(resolve(&pruned, PHONE, 250).as_deref(), Some("C"));
+}
+
+fn duplicate(updates: &[ContactUpdate], lead: &str) -> Option<Duplicate> {
+    directory(updates).duplicate_of("default", lead)
+}
+
+#[test]
+fn a_new_lead_with_an_earlier_leads_phone_is_a_duplicate() {
+    let updates = [
+        ev("A", 0).phone(PHONE).manager("M1").update(),
+        ev("A", 100).manager("M2").update(),
+        ev("B", 500)
+            .phone("8 (916) 123-45-67")
+            .manager("M9")
+            .update(),
+    ];
+    let found = duplicate(&updates, "B").expect("B duplicates A");
+    assert_eq!(&*found.earlier_lead_id, "A");
+    assert_eq!(found.earlier_manager_id.as_deref(), Some("M2"));
+    assert_eq!(found.manager_id.as_deref(), Some("M9"));
+    assert_eq!(found.matched_on, MatchedOn::Phone);
+    assert_eq!(found.at, ts(500));
+    assert_eq!(
+        duplicate(&updates, "A"),
+        None,
+        "the earlier lead is no duplicate"
+    );
+}
+
+#[test]
+fn an_email_match_is_a_duplicate_too() {
+    let updates = [
+        ev("A", 0)
+            .email("Ivan.Petrov@Mail.ru")
+            .manager("M1")
+            .update(),
+        ev("B", 500)
+            .email(" ivan.petrov@mail.RU")
+            .phone(PHONE)
+            .update(),
+    ];
+    let found = duplicate(&updates, "B").expect("B duplicates A");
+    assert_eq!(
+        (&*found.earlier_lead_id, found.matched_on),
+        ("A", MatchedOn::Email)
+    );
+    // Both match: the phone is named.
+    let both = [
+        ev("A", 0).email("ivan@mail.ru").phone(PHONE).update(),
+        ev("B", 500).email("ivan@mail.ru").phone(PHONE).update(),
+    ];
+    assert_eq!(
+        duplicate(&both, "B").map(|d| d.matched_on),
+        Some(MatchedOn::Phone)
+    );
+}
+
+#[test]
+fn no_duplicate_of_a_terminal_lead_or_another_tenants() {
+    let closed = [
+        ev("A", 0).phone(PHONE).update(),
+        ev("A", 100).terminal().update(),
+        ev("B", 500).phone(PHONE).update(),
+    ];
+    assert_eq!(duplicate(&closed, "B"), None);
+    // Closed only after B appeared: B was a duplicate when it came.
+    let later = [
+        ev("A", 0).phone(PHONE).update(),
+        ev("B", 500).phone(PHONE).update(),
+        ev("A", 600).terminal().update(),
+    ];
+    assert_eq!(
+        duplicate(&later, "B").map(|d| d.earlier_lead_id.to_string()),
+        Some("A".to_owned())
+    );
+    let other_tenant = [
+        ev("A", 0).phone(PHONE).tenant("north").update(),
+        ev("B", 500).phone(PHONE).update(),
+    ];
+    assert_eq!(duplicate(&other_tenant, "B"), None);
+}
+
+#[test]
+fn the_earliest_created_of_several_earlier_leads_is_named() {
+    let mut second = ev("B", 300).phone(PHONE);
+    second.created = Some(200);
+    let updates = [
+        ev("C", 100).email("x@y.ru").update(),
+        second.update(),
+        ev("A", 250).phone(PHONE).update(),
+        ev("N", 500).phone(PHONE).email("x@y.ru").update(),
+    ];
+    let found = duplicate(&updates, "N").expect("N duplicates");
+    assert_eq!(
+        (&*found.earlier_lead_id, found.matched_on),
+        ("C", MatchedOn::Email)
+    );
+    // B was created earlier (created_at) than A but first seen after A's first event: when A
+    // came, B was unknown, and B is no new lead next to the younger A. Neither is flagged.
+    assert_eq!(duplicate(&updates[1..3], "A"), None);
+    assert_eq!(duplicate(&updates[1..3], "B"), None);
+}
+
+fn call(id: &str, phone: &str, at: Secs) -> CallRecord<'static> {
+    CallRecord {
+        call_id: Cow::Owned(id.to_owned()),
+        tenant: None,
+        lead_id: None,
+        phone: Cow::Owned(phone.to_owned()),
+        manager_id: None,
+        direction: Direction::Outbound,
+        started_at: ts(at),
+        talk_seconds: 0,
+        disposition: Disposition::NoAnswer,
+        recording_url: None,
+    }
+}
+
+#[test]
+fn the_resolver_holds_calls_until_the_watermark_passes_them() {
+    let mut resolver = Resolver::new(Arc::new(Config::default()));
+    let lateness: Secs = 600;
+    assert!(
+        resolver
+            .hold_call(call("c1", "8 916 123 45 67", 100))
+            .is_none()
+    );
+    let unusable = resolver.hold_call(call("c0", "anonymous", 100));
+    assert!(unusable.is_some_and(|c| c.lead_id.is_none()));
+    resolver.apply(&ev("A", 90).phone(PHONE).update());
+    assert_eq!(
+        resolver.next_due(ts(100 + lateness)),
+        None,
+        "not yet passed"
+    );
+    // The lead is rejected at 150; the call at 100 still belongs to it.
+    resolver.apply(&ev("A", 150).terminal().update());
+    match resolver.next_due(ts(101 + lateness)) {
+        Some(Due::Call(call)) => assert_eq!(call.lead_id.as_deref(), Some("A")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(resolver.next_due(ts(10_000)), None);
+    assert_eq!(
+        resolver.stats(),
+        &ContactStats {
+            resolved_calls: 1,
+            unresolved_calls: 1,
+            duplicate_leads: 0
+        }
+    );
+}
+
+#[test]
+fn the_resolver_flags_a_duplicate_once_with_a_stable_id() {
+    let mut resolver = Resolver::new(Arc::new(Config::default()));
+    resolver.apply(&ev("A", 0).phone(PHONE).manager("M1").update());
+    resolver.apply(
+        &ev("B", 100)
+            .email("b@x.ru")
+            .phone(PHONE)
+            .manager("M2")
+            .update(),
+    );
+    resolver.apply(&ev("B", 200).update());
+    let mut reviews = Vec::new();
+    while let Some(due) = resolver.next_remaining(None) {
+        match due {
+            Due::Review(review) => reviews.push(review),
+            Due::Call(call) => panic!("{call:?}"),
+        }
+    }
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let review = &reviews[0];
+    assert_eq!(review.kind, QcKind::DuplicateLead);
+    assert_eq!(review.lead_id, "B");
+    assert_eq!(review.manager_id.as_deref(), Some("M2"));
+    assert_eq!(review.earlier_lead_id.as_deref(), Some("A"));
+    assert_eq!(review.earlier_manager_id.as_deref(), Some("M1"));
+    assert_eq!(review.matched_on, Some(MatchedOn::Phone));
+    assert_eq!(review.detected_at, ts(100));
+    assert_eq!(
+        review.review_id,
+        crate::engine::duplicate_lead_review_id("default", "B")
+    );
+    assert_eq!(resolver.stats().duplicate_leads, 1);
+}
+
+#[test]
+fn a_replica_built_from_whole_entries_answers_alike() {
+    let updates = [
+        ev("A", 0)
+            .phone(PHONE)
+            .email("a@x.ru")
+            .manager("M1")
+            .update(),
+        attempt("A", 40),
+        ev("B", 50)
+            .phone(PHONE)
+            .email("a@x.ru")
+            .manager("M2")
+            .update(),
+        ev("B", 300).terminal().update(),
+    ];
+    let mut owner = directory(&updates);
+    owner.prune("default", ts(100));
+    let mut replica = ContactDirectory::new();
+    replica.prune("default", ts(100));
+    for lead in ["B", "A"] {
+        let entry = owner.entry("default", lead).cloned().expect("known lead");
+        let effect = replica.replace("default", entry);
+        assert!(matches!(effect, Effect::FirstEvent(_)), "{effect:?}");
+    }
+    for t in [100, 200, 299, 300] {
+        assert_eq!(
+            resolve(&replica, PHONE, t),
+            resolve(&owner, PHONE, t),
+            "t={t}"
+        );
+    }
+    assert_eq!(
+        replica.duplicate_of("default", "B"),
+        owner.duplicate_of("default", "B")
+    );
+    // Replacing with a changed entry re-indexes it.
+    let mut moved = owner.entry("default", "A").cloned().expect("known lead");
+    moved.phones.clear();
+    assert_eq!(replica.replace("default", moved), Effect::None);
+    assert_eq!(resolve(&replica, PHONE, 200).as_deref(), Some("B"));
+}
