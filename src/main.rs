@@ -44,6 +44,10 @@ enum Command {
         /// Print no summary.
         #[arg(long)]
         quiet: bool,
+        /// Leave calls without `lead_id` unresolved and flag no duplicate leads, as `dozvon run`
+        /// does until its cross-partition phone routing lands (docs/contacts.md).
+        #[arg(long)]
+        no_contacts: bool,
     },
     /// A simulated sales floor (20 managers, ~100 leads a day) published to an in-process Kafka
     /// (rdkafka's mock cluster) and processed by the real service; findings are printed as they
@@ -313,12 +317,13 @@ fn run(
             until,
             out,
             quiet,
+            no_contacts,
         } => {
             let config = load_config(config.as_deref())?;
             let until = until
                 .map(|u| Timestamp::parse_rfc3339(&u).context("--until"))
                 .transpose()?;
-            let output = replay::replay_files(config, &calls, &leads, until)?;
+            let output = replay::replay_files_with(config, &calls, &leads, until, !no_contacts)?;
             replay::write_outputs(&out, &output)?;
             for bad in &output.malformed {
                 eprintln!("skipped {bad}");

@@ -27,8 +27,14 @@ fn write_ndjson(path: &Path, rows: &[Value]) {
 }
 
 fn replay(calls: &Path, leads: &Path, until: &str, out: &Path) -> Output {
+    replay_with(&[], calls, leads, until, out)
+}
+
+fn replay_with(options: &[&str], calls: &Path, leads: &Path, until: &str, out: &Path) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_dozvon"))
-        .args(["replay", "--until", until, "--calls"])
+        .arg("replay")
+        .args(options)
+        .args(["--until", until, "--calls"])
         .arg(calls)
         .arg("--leads")
         .arg(leads)
@@ -123,6 +129,18 @@ fn spec_7_calls_without_lead_id_give_the_same_findings() {
         ]
     );
     assert!(violations.iter().any(|v| v["lead_id"] == "OLD"));
+    // Without contacts (as the service still runs), the three calls stay unresolved.
+    let plain = dir.path().join("plain");
+    let run = replay_with(&["--no-contacts"], &unbound_path, &leads, until, &plain);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("contacts: 0 calls resolved by phone, 3 unresolved, 0 duplicate leads"),
+        "{stdout}"
+    );
+    assert_ne!(
+        values(&plain.join("violations.ndjson")),
+        values(&want.join("violations.ndjson"))
+    );
 }
 
 #[test]
@@ -143,12 +161,17 @@ fn a_call_from_an_unknown_number_stays_unresolved() {
                      "started_at": "2026-03-01T12:00:00+03:00", "talk_seconds": 0,
                      "disposition": "no_answer"}),
     );
+    // In time order (all offsets are +03:00): delivered late, a call is resolved as of the
+    // watermark, when L existed already.
+    rows.sort_by(|a, b| a["started_at"].as_str().cmp(&b["started_at"].as_str()));
     write_ndjson(&calls, &rows);
     let out = dir.path().join("out");
     let run = replay(&calls, &leads, "2026-03-06T12:00:00+03:00", &out);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        stdout.contains("contacts: 0 calls resolved by phone, 2 unresolved, 0 duplicate leads"),
+        stdout.contains("0 late")
+            && stdout
+                .contains("contacts: 0 calls resolved by phone, 2 unresolved, 0 duplicate leads"),
         "{stdout}"
     );
     let reviews = values(&out.join("qc-reviews.ndjson"));

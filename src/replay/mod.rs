@@ -261,6 +261,18 @@ pub fn replay_files(
     leads_path: &Path,
     until: Option<Timestamp>,
 ) -> Result<ReplayOutput, ReplayError> {
+    replay_files_with(config, calls_path, leads_path, until, true)
+}
+
+/// [`replay_files`], with phone resolution and duplicate detection (`contacts`) or without
+/// (calls without `lead_id` unresolved, as the service still treats them).
+pub fn replay_files_with(
+    config: Arc<Config>,
+    calls_path: &Path,
+    leads_path: &Path,
+    until: Option<Timestamp>,
+    contacts: bool,
+) -> Result<ReplayOutput, ReplayError> {
     let calls_data = read(calls_path)?;
     let leads_data = read(leads_path)?;
     let [calls_decoder, leads_decoder] = InputDecoder::inputs(&config);
@@ -270,14 +282,21 @@ pub fn replay_files(
         .map_err(ReplayError::Input)?;
     let mut engine = Engine::new(config)?;
     let mut findings = Vec::new();
-    let driver = Driver::resolving(&mut engine);
+    let driver = if contacts {
+        Driver::resolving(&mut engine)
+    } else {
+        Driver::new(&mut engine)
+    };
     let (malformed, finished) = run_with(driver, &mut calls, &mut leads, until, &mut findings);
     let mut output = ReplayOutput {
         malformed,
         events: finished.events,
         skipped: calls.skipped() + leads.skipped(),
         until: finished.until,
-        contacts: finished.contacts.unwrap_or_default(),
+        contacts: finished.contacts.unwrap_or_else(|| ContactStats {
+            unresolved_calls: engine.stats().unresolved_calls,
+            ..ContactStats::default()
+        }),
         stats: engine.stats().clone(),
         ..ReplayOutput::default()
     };
