@@ -2,13 +2,11 @@
 //! needed to resolve a call's phone (SPEC §4.8) and to find the lead a new one duplicates.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 
 use hashbrown::hash_map::EntryRef;
 
-/// hashbrown's map (for `entry_ref`: no key allocation on lookups) with std's hasher.
-type HashMap<K, V> = hashbrown::HashMap<K, V, std::hash::RandomState>;
+use super::hasher::{Map as HashMap, Set as HashSet};
 
 use super::entry::{ContactEntry, Mark, ValueChange, add_value};
 use super::normalize::{emails_in, normalize_phone, phones_in};
@@ -46,16 +44,15 @@ struct TenantContacts {
     by_email: HashMap<Box<str>, Vec<Arc<str>>>,
     /// Manager ids, shared by the entries.
     managers: HashSet<Arc<str>>,
-    /// History before this time is folded (see `entry`).
+    /// History before this time is folded (see `entry`) when its lead is next updated.
     watermark: Secs,
-    /// (time, lead) of history still kept event by event: what the next pruning visits.
-    unfolded: BinaryHeap<Reverse<(Secs, Arc<str>)>>,
 }
 
 /// Contact entries of every lead of every tenant; tenants never see each other's leads.
 #[derive(Debug, Default)]
 pub struct ContactDirectory {
-    tenants: HashMap<Box<str>, TenantContacts>,
+    /// By tenant name: a handful, so a list beats hashing the name for every update.
+    tenants: Vec<(Box<str>, TenantContacts)>,
 }
 
 impl ContactDirectory {
@@ -63,8 +60,30 @@ impl ContactDirectory {
         Self::default()
     }
 
+    fn tenant(&self, tenant: &str) -> Option<&TenantContacts> {
+        self.tenants
+            .iter()
+            .find(|(name, _)| **name == *tenant)
+            .map(|(_, contacts)| contacts)
+    }
+
+    fn tenant_mut_if_known(&mut self, tenant: &str) -> Option<&mut TenantContacts> {
+        self.tenants
+            .iter_mut()
+            .find(|(name, _)| **name == *tenant)
+            .map(|(_, contacts)| contacts)
+    }
+
     fn tenant_mut(&mut self, tenant: &str) -> &mut TenantContacts {
-        self.tenants.entry_ref(tenant).or_default()
+        let slot = match self.tenants.iter().position(|(name, _)| **name == *tenant) {
+            Some(slot) => slot,
+            None => {
+                self.tenants
+                    .push((tenant.into(), TenantContacts::default()));
+                self.tenants.len() - 1
+            }
+        };
+        &mut self.tenants[slot].1
     }
 
     /// Merges one engine update (the order of updates does not matter beyond the watermark
@@ -75,12 +94,7 @@ impl ContactDirectory {
             ContactUpdate::Lead(lead) => contacts.add_event(lead),
             ContactUpdate::Attempt { lead_id, at, .. } => {
                 let watermark = contacts.watermark;
-                let entry = contacts.entry_mut(lead_id);
-                entry.add_attempt(*at, watermark);
-                let id = Arc::clone(&entry.lead_id);
-                if *at >= watermark {
-                    contacts.unfolded.push(Reverse((*at, id)));
-                }
+                contacts.entry_mut(lead_id).add_attempt(*at, watermark);
                 Effect::None
             }
             ContactUpdate::Forget { lead_id, .. } => {
@@ -93,26 +107,12 @@ impl ContactDirectory {
         }
     }
 
-    /// Folds the history of `tenant` before `watermark` (call with the tenant's watermark as it
-    /// advances: questions about times before it are answered as of it).
+    /// Moves the watermark of `tenant` (call as the tenant's watermark advances): a lead's
+    /// history before it is folded when the lead is next updated, and questions about times
+    /// before it are answered as of (about) it.
     pub fn prune(&mut self, tenant: &str, watermark: Timestamp) {
-        let watermark = watermark.as_compact_seconds();
-        let Some(contacts) = self.tenants.get_mut(tenant) else {
-            return;
-        };
-        if watermark <= contacts.watermark {
-            return;
-        }
-        contacts.watermark = watermark;
-        while let Some(Reverse((at, _))) = contacts.unfolded.peek()
-            && *at < watermark
-        {
-            let Some(Reverse((_, lead_id))) = contacts.unfolded.pop() else {
-                break;
-            };
-            if let Some(entry) = contacts.leads.get_mut(&lead_id) {
-                entry.prune(watermark);
-            }
+        if let Some(contacts) = self.tenant_mut_if_known(tenant) {
+            contacts.watermark = contacts.watermark.max(watermark.as_compact_seconds());
         }
     }
 
@@ -121,8 +121,8 @@ impl ContactDirectory {
     /// activity at or before `at`; ties go to the smallest lead id.
     pub fn resolve_phone(&self, tenant: &str, phone: &str, at: Timestamp) -> Option<Arc<str>> {
         let phone = normalize_phone(phone)?;
-        let contacts = self.tenants.get(tenant)?;
-        let t = at.as_compact_seconds();
+        let contacts = self.tenant(tenant)?;
+        let t = contacts.as_of(at.as_compact_seconds());
         contacts
             .by_phone
             .get(phone.as_str())?
@@ -136,13 +136,17 @@ impl ContactDirectory {
             .map(|entry| Arc::clone(&entry.lead_id))
     }
 
-    /// The earlier open lead `lead_id` duplicates, as of the lead's first event: a lead of the
-    /// same tenant created earlier (ties: smaller lead id), open at that time, with one of its
-    /// phones (preferred) or e-mails. Of several, the earliest created.
+    /// The earlier open lead `lead_id` duplicates, as of the lead's first event (when it is open
+    /// then): a lead of the same tenant created earlier (ties: smaller lead id), open at that
+    /// time, with one of its phones (preferred) or e-mails. Of several, the earliest created.
     pub fn duplicate_of(&self, tenant: &str, lead_id: &str) -> Option<Duplicate> {
-        let contacts = self.tenants.get(tenant)?;
+        let contacts = self.tenant(tenant)?;
         let new = contacts.leads.get(lead_id)?;
-        let (t, _) = new.first?;
+        let (first, _) = new.first?;
+        let t = contacts.as_of(first);
+        if !new.open_at(t) {
+            return None; // created rejected or converted: nothing to hand over
+        }
         let rank = (new.created, &new.lead_id);
         let phones: Vec<&str> = new.phones_at(t).collect();
         let emails: Vec<&str> = new.emails_at(t).collect();
@@ -161,7 +165,7 @@ impl ContactDirectory {
             earlier_manager_id: earlier.manager_at(t).cloned(),
             matched_on,
             manager_id: new.manager_at(t).cloned(),
-            at: Timestamp::from_compact_seconds(t),
+            at: Timestamp::from_compact_seconds(first),
         })
     }
 
@@ -186,9 +190,6 @@ impl ContactDirectory {
                 .or_default()
                 .push(Arc::clone(&id));
         }
-        if let Some(earliest) = entry.earliest_recent() {
-            contacts.unfolded.push(Reverse((earliest, Arc::clone(&id))));
-        }
         let first = entry.first;
         contacts.leads.insert(id, entry);
         match first {
@@ -203,8 +204,7 @@ impl ContactDirectory {
     /// unknown).
     pub fn start_duplicate_check(&mut self, tenant: &str, lead_id: &str) -> bool {
         let Some(entry) = self
-            .tenants
-            .get_mut(tenant)
+            .tenant_mut_if_known(tenant)
             .and_then(|c| c.leads.get_mut(lead_id))
         else {
             return false;
@@ -213,12 +213,12 @@ impl ContactDirectory {
     }
 
     pub fn entry(&self, tenant: &str, lead_id: &str) -> Option<&ContactEntry> {
-        self.tenants.get(tenant)?.leads.get(lead_id)
+        self.tenant(tenant)?.leads.get(lead_id)
     }
 
     /// Leads known, over all tenants.
     pub fn len(&self) -> usize {
-        self.tenants.values().map(|c| c.leads.len()).sum()
+        self.tenants.iter().map(|(_, c)| c.leads.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -227,19 +227,19 @@ impl ContactDirectory {
 
     /// The tenant's watermark as last pruned.
     pub fn watermark(&self, tenant: &str) -> Timestamp {
-        Timestamp::from_compact_seconds(self.tenants.get(tenant).map_or(0, |c| c.watermark))
+        Timestamp::from_compact_seconds(self.tenant(tenant).map_or(0, |c| c.watermark))
     }
 }
 
 impl TenantContacts {
+    /// The time a question about `t` is answered as of: `t`, or for a time before the watermark
+    /// (a late call) the watermark — whatever has been folded yet, so folding changes no answer.
+    fn as_of(&self, t: Secs) -> Secs {
+        t.max(self.watermark.saturating_sub(1))
+    }
+
     fn entry_mut(&mut self, lead_id: &str) -> &mut ContactEntry {
-        match self.leads.entry_ref(lead_id) {
-            EntryRef::Occupied(entry) => entry.into_mut(),
-            EntryRef::Vacant(entry) => {
-                let id: Arc<str> = lead_id.into();
-                entry.insert_with_key(Arc::clone(&id), ContactEntry::new(id))
-            }
-        }
+        lead_entry(&mut self.leads, lead_id)
     }
 
     fn manager(&mut self, manager: Option<&str>) -> Option<Arc<str>> {
@@ -261,46 +261,20 @@ impl TenantContacts {
             terminal: lead.terminal,
             manager,
         };
-        let entry = self.entry_mut(&lead.lead_id);
+        let entry = lead_entry(&mut self.leads, &lead.lead_id);
         let first = entry.add_event(mark, lead.created, watermark);
-        let id = Arc::clone(&entry.lead_id);
-        let mut changes = Vec::new();
         for phone in lead.phone.as_deref().into_iter().flat_map(phones_in) {
-            changes.push((
-                true,
-                add_value(&mut entry.phones, &phone, lead.at, watermark),
-            ));
+            let change = add_value(&mut entry.phones, &phone, lead.at, watermark);
+            reindex(&mut self.by_phone, &entry.lead_id, change);
         }
         for email in lead.email.as_deref().into_iter().flat_map(emails_in) {
-            changes.push((
-                false,
-                add_value(&mut entry.emails, &email, lead.at, watermark),
-            ));
-        }
-        for (is_phone, change) in changes {
-            self.reindex(is_phone, &id, change);
-        }
-        if lead.at >= watermark {
-            self.unfolded.push(Reverse((lead.at, Arc::clone(&id))));
+            let change = add_value(&mut entry.emails, &email, lead.at, watermark);
+            reindex(&mut self.by_email, &entry.lead_id, change);
         }
         if first {
             Effect::FirstEvent(lead.at)
         } else {
             Effect::None
-        }
-    }
-
-    fn reindex(&mut self, is_phone: bool, lead_id: &Arc<str>, change: ValueChange) {
-        let index = if is_phone {
-            &mut self.by_phone
-        } else {
-            &mut self.by_email
-        };
-        if let Some(added) = change.added {
-            index.entry(added).or_default().push(Arc::clone(lead_id));
-        }
-        if let Some(dropped) = change.dropped {
-            unindex(index, &dropped, lead_id);
         }
     }
 
@@ -315,6 +289,30 @@ impl TenantContacts {
             unindex(&mut self.by_email, &value.value, &entry.lead_id);
         }
         true
+    }
+}
+
+/// The lead's entry, created when new (the key and the entry share the id).
+fn lead_entry<'m>(
+    leads: &'m mut HashMap<Arc<str>, ContactEntry>,
+    lead_id: &str,
+) -> &'m mut ContactEntry {
+    match leads.entry_ref(lead_id) {
+        EntryRef::Occupied(entry) => entry.into_mut(),
+        EntryRef::Vacant(entry) => {
+            let id: Arc<str> = lead_id.into();
+            entry.insert_with_key(Arc::clone(&id), ContactEntry::new(id))
+        }
+    }
+}
+
+/// Lists a value newly on the lead in `index`, and unlists the one it displaced.
+fn reindex(index: &mut HashMap<Box<str>, Vec<Arc<str>>>, lead_id: &Arc<str>, change: ValueChange) {
+    if let Some(added) = change.added {
+        index.entry(added).or_default().push(Arc::clone(lead_id));
+    }
+    if let Some(dropped) = change.dropped {
+        unindex(index, &dropped, lead_id);
     }
 }
 
@@ -360,7 +358,7 @@ fn earliest_open<'c>(
 
 fn unindex(index: &mut HashMap<Box<str>, Vec<Arc<str>>>, value: &str, lead_id: &Arc<str>) {
     if let Some(ids) = index.get_mut(value) {
-        ids.retain(|id| id != lead_id);
+        ids.retain(|id| !Arc::ptr_eq(id, lead_id) && id != lead_id);
         if ids.is_empty() {
             index.remove(value);
         }

@@ -2,9 +2,10 @@
 //! time t" (existing? terminal? manager? last activity?) the same whatever order events came in.
 //!
 //! History at or after the directory's watermark is kept event by event (`recent`); what lies
-//! before it is folded into a `base` (the latest event, the latest manager, the latest activity).
-//! A question about a time at or after the watermark therefore sees exactly the events up to
-//! that time; one about an earlier time (a late call) sees the state as of the watermark.
+//! before it is folded into a `base` (the latest event, the latest manager, the latest activity)
+//! whenever the lead is updated, so an entry keeps about a lateness window of events. A question
+//! about a time at or after the watermark therefore sees exactly the events up to that time,
+//! however much was folded; one about an earlier time (a late call) sees the folded state.
 
 use std::sync::Arc;
 
@@ -13,8 +14,8 @@ use crate::engine::Secs;
 /// Most phones (and, separately, e-mails) kept per lead: the most recently reported ones.
 pub const MAX_VALUES: usize = 4;
 
-/// One phone or e-mail of a lead (normalised), with the first and last time it was reported.
-/// `since` is 0 once the watermark has passed it: "known before the watermark".
+/// One phone or e-mail of a lead (normalised), with the first and last time it was reported
+/// (`since` is 0 for a value reported after the watermark had passed its time).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContactValue {
     pub value: Box<str>,
@@ -62,6 +63,9 @@ pub struct ContactEntry {
     /// The latest activity before the watermark; attempts at or after it.
     pub base_activity: Secs,
     pub recent_attempts: Vec<Secs>,
+    /// The earliest time in `recent` or `recent_attempts` (`Secs::MAX`: none): folding is a
+    /// no-op, touching nothing but this, until the watermark passes it.
+    pub unfolded_from: Secs,
     /// The duplicate check of this lead has run.
     pub duplicate_checked: bool,
 }
@@ -79,12 +83,15 @@ impl ContactEntry {
             recent: Vec::new(),
             base_activity: 0,
             recent_attempts: Vec::new(),
+            unfolded_from: Secs::MAX,
             duplicate_checked: false,
         }
     }
 
-    /// Adds a lead event; returns `true` when it is the earliest event known so far.
+    /// Adds a lead event (folding first what lies before the watermark); returns `true` when
+    /// it is the earliest event known so far.
     pub fn add_event(&mut self, mark: Mark, created: Secs, watermark: Secs) -> bool {
+        self.prune(watermark);
         let earliest = self.first.is_none_or(|first| mark.order() < first);
         if earliest {
             self.first = Some(mark.order());
@@ -98,7 +105,10 @@ impl ContactEntry {
                 .binary_search_by(|m| m.order().cmp(&mark.order()))
             {
                 Ok(_) => {} // the same event again
-                Err(at) => self.recent.insert(at, mark),
+                Err(slot) => {
+                    self.unfolded_from = self.unfolded_from.min(mark.at);
+                    self.recent.insert(slot, mark);
+                }
             }
         }
         earliest
@@ -106,9 +116,11 @@ impl ContactEntry {
 
     /// Adds an attempt (activity) at `at`.
     pub fn add_attempt(&mut self, at: Secs, watermark: Secs) {
+        self.prune(watermark);
         if at < watermark {
             self.base_activity = self.base_activity.max(at);
         } else {
+            self.unfolded_from = self.unfolded_from.min(at);
             self.recent_attempts.push(at);
         }
     }
@@ -131,9 +143,15 @@ impl ContactEntry {
 
     /// Folds everything before `watermark` into the base.
     pub fn prune(&mut self, watermark: Secs) {
+        if watermark <= self.unfolded_from {
+            return;
+        }
         let split = self.recent.partition_point(|m| m.at < watermark);
-        for mark in self.recent.drain(..split).collect::<Vec<_>>() {
-            self.fold(mark);
+        if split > 0 {
+            let rest = self.recent.split_off(split);
+            for mark in std::mem::replace(&mut self.recent, rest) {
+                self.fold(mark);
+            }
         }
         let mut latest = self.base_activity;
         self.recent_attempts.retain(|&at| {
@@ -144,18 +162,15 @@ impl ContactEntry {
             keep
         });
         self.base_activity = latest;
-        for value in self.phones.iter_mut().chain(self.emails.iter_mut()) {
-            if value.since < watermark {
-                value.since = 0;
-            }
-        }
-    }
-
-    /// The earliest time still kept event by event (for pruning), if any.
-    pub fn earliest_recent(&self) -> Option<Secs> {
-        let marks = self.recent.first().map(|m| m.at);
         let attempts = self.recent_attempts.iter().copied().min();
-        marks.into_iter().chain(attempts).min()
+        self.unfolded_from = self
+            .recent
+            .first()
+            .map(|m| m.at)
+            .into_iter()
+            .chain(attempts)
+            .min()
+            .unwrap_or(Secs::MAX);
     }
 
     /// The latest lead event at or before `t` (the base counts whatever `t`).

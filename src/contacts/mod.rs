@@ -6,6 +6,7 @@
 
 mod directory;
 mod entry;
+mod hasher;
 mod normalize;
 mod resolver;
 #[cfg(test)]

@@ -135,9 +135,9 @@ impl Resolver {
 
     /// Merges an engine update into the directory (scheduling a new lead's duplicate check).
     pub fn apply(&mut self, update: &ContactUpdate) {
-        let effect = self.directory.apply(update);
-        let queues = self.queues(update.tenant());
-        if let Effect::FirstEvent(at) = effect {
+        // Every tenant with a lead event gets its queues here, so its watermark moves.
+        if let Effect::FirstEvent(at) = self.directory.apply(update) {
+            let queues = self.queues(update.tenant());
             queues.checks.push(Reverse((at, update.lead_id().into())));
         }
     }

@@ -243,35 +243,52 @@ fn at_most_four_phones_per_lead_the_latest_reported() {
 }
 
 #[test]
-fn pruning_keeps_the_answers_from_the_watermark_on() {
-    let updates = [
+fn folding_keeps_the_answers_from_the_watermark_on() {
+    let before = [
         ev("A", 0).phone(PHONE).manager("M1").update(),
         ev("B", 50).phone(PHONE).manager("M2").update(),
         attempt("A", 120),
         ev("B", 200).terminal().update(),
-        ev("A", 300).manager("M3").update(),
     ];
-    let whole = directory(&updates);
-    let mut pruned = directory(&updates);
-    pruned.prune("default", ts(150));
+    let after = [ev("A", 300).manager("M3").update(), attempt("B", 310)];
+    let whole = directory(&[&before[..], &after[..]].concat());
+    let mut folded = directory(&before);
+    folded.prune("default", ts(150));
+    for update in &after {
+        folded.apply(update);
+    }
+    let a = folded.entry("default", "A").expect("A");
+    assert_eq!(a.recent.len(), 1, "A's events before 150 are folded: {a:?}");
+    assert!(a.recent_attempts.is_empty(), "{a:?}");
     for t in [150, 199, 200, 250, 300, 400] {
         assert_eq!(
-            resolve(&pruned, PHONE, t),
+            resolve(&folded, PHONE, t),
             resolve(&whole, PHONE, t),
             "t={t}"
         );
-        let manager = |d: &ContactDirectory| {
-            d.entry("default", "A")
-                .and_then(|e| e.manager_at(T0 + t).cloned())
-        };
-        assert_eq!(manager(&pruned), manager(&whole), "t={t}");
+        for lead in ["A", "B"] {
+            let manager = |d: &ContactDirectory| {
+                d.entry("default", lead)
+                    .and_then(|e| e.manager_at(T0 + t).cloned())
+            };
+            assert_eq!(manager(&folded), manager(&whole), "{lead} t={t}");
+            let activity =
+                |d: &ContactDirectory| d.entry("default", lead).map(|e| e.activity_at(T0 + t));
+            assert_eq!(activity(&folded), activity(&whole), "{lead} t={t}");
+        }
     }
-    // Before the watermark, the state as of the watermark answers (a late call).
-    assert_eq!(resolve(&pruned, PHONE, 10).as_deref(), Some("A"));
+    // Before the watermark, the folded state answers (a late call): A existed.
+    assert_eq!(resolve(&folded, PHONE, 10).as_deref(), Some("A"));
     // Updates older than the watermark fold in directly.
-    pruned.apply(&ev("C", 100).phone(PHONE).update());
-    pruned.apply(&attempt("C", 140));
-    assert_eq!(resolve(&pruned, PHONE, 250).as_deref(), Some("C"));
+    folded.apply(&ev("C", 100).phone(PHONE).update());
+    folded.apply(&attempt("C", 140));
+    assert_eq!(
+        folded
+            .entry("default", "C")
+            .map(|c| (c.recent.len(), c.base_activity)),
+        Some((0, T0 + 140))
+    );
+    assert_eq!(resolve(&folded, PHONE, 250).as_deref(), Some("C"));
 }
 
 fn duplicate(updates: &[ContactUpdate], lead: &str) -> Option<Duplicate> {
@@ -347,6 +364,12 @@ fn no_duplicate_of_a_terminal_lead_or_another_tenants() {
         duplicate(&later, "B").map(|d| d.earlier_lead_id.to_string()),
         Some("A".to_owned())
     );
+    // A lead that comes in already rejected (or converted) has nothing to hand over.
+    let junk = [
+        ev("A", 0).phone(PHONE).update(),
+        ev("B", 500).phone(PHONE).terminal().update(),
+    ];
+    assert_eq!(duplicate(&junk, "B"), None);
     let other_tenant = [
         ev("A", 0).phone(PHONE).tenant("north").update(),
         ev("B", 500).phone(PHONE).update(),
