@@ -11,6 +11,8 @@ mod normalize;
 mod resolver;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_duplicates;
 
 pub use directory::{ContactDirectory, Duplicate, Effect};
 pub use entry::{ContactEntry, ContactValue, MAX_VALUES, Mark};
