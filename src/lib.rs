@@ -6,6 +6,8 @@
 //! - [`config`]: TOML configuration with defaults from the SPEC, validation and per-tenant overrides.
 //! - [`calendar`]: business days and working-time arithmetic in a tenant's time zone.
 //! - [`engine`]: the pure rules engine — per-lead state, episodes, event-time timers, findings.
+//! - [`contacts`]: phone and e-mail normalisation, the leads' contact directory, resolution of
+//!   calls without `lead_id` and duplicate-lead detection (outside the per-partition engine).
 //! - [`demo`]: a simulated sales floor through the engine, findings printed as they happen.
 //! - [`replay`]: runs the engine over files (NDJSON or Avro containers) and writes the findings.
 //! - [`generator`]: a realistic, seeded generator of calls and lead events for tests, benches and demos.
@@ -17,6 +19,7 @@ pub mod calendar;
 pub mod changelog;
 pub mod codec;
 pub mod config;
+pub mod contacts;
 pub mod demo;
 pub mod engine;
 pub mod formats;

@@ -45,6 +45,10 @@ enum Command {
         /// Print no summary.
         #[arg(long)]
         quiet: bool,
+        /// Leave calls without `lead_id` unresolved and flag no duplicate leads, as `dozvon run`
+        /// does until its cross-partition phone routing lands (docs/contacts.md).
+        #[arg(long)]
+        no_contacts: bool,
     },
     /// A simulated sales floor (20 managers, ~100 leads a day) published to an in-process Kafka
     /// (rdkafka's mock cluster) and processed by the real service; findings are printed as they
@@ -314,12 +318,13 @@ fn run(
             until,
             out,
             quiet,
+            no_contacts,
         } => {
             let config = load_config(config.as_deref())?;
             let until = until
                 .map(|u| Timestamp::parse_rfc3339(&u).context("--until"))
                 .transpose()?;
-            let output = replay::replay_files(config, &calls, &leads, until)?;
+            let output = replay::replay_files_with(config, &calls, &leads, until, !no_contacts)?;
             replay::write_outputs(&out, &output)?;
             for bad in &output.malformed {
                 eprintln!("skipped {bad}");
@@ -342,15 +347,20 @@ fn run(
                     );
                 }
                 let s = &output.stats;
+                let c = &output.contacts;
                 println!(
-                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable\n",
+                    "input: {} calls, {} lead events, {} late, {} duplicates, {} calls without lead_id, {} malformed, {} not applicable",
                     s.calls_applied + s.calls_late,
                     s.lead_events_applied + s.lead_events_late,
                     s.calls_late + s.lead_events_late,
                     s.duplicates,
-                    s.unresolved_calls,
+                    c.resolved_calls + c.unresolved_calls,
                     output.malformed.len(),
                     output.skipped
+                );
+                println!(
+                    "contacts: {} calls resolved by phone, {} unresolved, {} duplicate leads\n",
+                    c.resolved_calls, c.unresolved_calls, c.duplicate_leads
                 );
                 print!(
                     "{}",

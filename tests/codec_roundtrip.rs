@@ -6,7 +6,8 @@ use apache_avro::Schema;
 use chrono::NaiveDate;
 use dozvon::codec::{self, DecodeError, Encoding, RecordKind};
 use dozvon::model::{
-    CallRecord, Direction, Disposition, LeadEvent, QcKind, QcReview, Rule, Timestamp, Violation,
+    CallRecord, Direction, Disposition, LeadEvent, MatchedOn, QcKind, QcReview, Rule, Timestamp,
+    Violation,
 };
 use serde::Serialize;
 
@@ -120,6 +121,9 @@ fn full_qc() -> QcReview {
         rejection_reason: Some("дубль".into()),
         stage: Some("JUNK".into()),
         attempts_total: Some(5),
+        earlier_lead_id: Some("L-0".into()),
+        earlier_manager_id: Some("m-3".into()),
+        matched_on: Some(MatchedOn::Phone),
         ..min_qc()
     }
 }
@@ -139,6 +143,9 @@ fn min_qc() -> QcReview {
         rejection_reason: None,
         stage: None,
         attempts_total: None,
+        earlier_lead_id: None,
+        earlier_manager_id: None,
+        matched_on: None,
     }
 }
 
@@ -178,6 +185,23 @@ fn every_rule_kind_and_enum_symbol_round_trips() {
         let q = QcReview { kind, ..min_qc() };
         let bytes = codec::encode_qc_review(&q, Encoding::AvroSingleObject).unwrap();
         assert_eq!(codec::decode_qc_review(&bytes).unwrap().kind, kind);
+    }
+    for matched_on in MatchedOn::ALL {
+        let q = QcReview {
+            kind: QcKind::DuplicateLead,
+            matched_on: Some(matched_on),
+            ..full_qc()
+        };
+        for encoding in ENCODINGS {
+            let bytes = codec::encode_qc_review(&q, encoding).unwrap();
+            assert_eq!(codec::decode_qc_review(&bytes).unwrap(), q, "{encoding:?}");
+        }
+        let json = codec::encode_json_qc_review(&q).unwrap();
+        let text = String::from_utf8(json).unwrap();
+        assert!(
+            text.contains(&format!("\"matched_on\":\"{}\"", matched_on.as_str())),
+            "{text}"
+        );
     }
     for (direction, disposition) in Direction::ALL.into_iter().zip(Disposition::ALL) {
         let c = CallRecord {
@@ -283,10 +307,19 @@ fn schema_enums_list_the_model_symbols_in_order() {
     let names = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
     let rules = names(Rule::ALL.map(Rule::as_str).to_vec());
     assert_eq!(symbols(RecordKind::Violation, "rule"), rules);
-    assert_eq!(
-        symbols(RecordKind::QcReview, "kind"),
-        names(QcKind::ALL.map(QcKind::as_str).to_vec())
-    );
+    // The QC kinds end with `unknown`, the enum's default: never written, what a reader with
+    // this schema makes of a kind added later (tests/schema_evolution.rs).
+    let mut kinds = names(QcKind::ALL.map(QcKind::as_str).to_vec());
+    kinds.push("unknown".into());
+    assert_eq!(symbols(RecordKind::QcReview, "kind"), kinds);
+    let Schema::Record(record) = RecordKind::QcReview.schema() else {
+        panic!("QcReview is a record")
+    };
+    let kind = record.fields.iter().find(|f| f.name == "kind").unwrap();
+    let Schema::Enum(e) = &kind.schema else {
+        panic!("{kind:?}")
+    };
+    assert_eq!(e.default.as_deref(), Some("unknown"));
     let dirs = names(Direction::ALL.map(Direction::as_str).to_vec());
     assert_eq!(symbols(RecordKind::Call, "direction"), dirs);
     let disp = names(Disposition::ALL.map(Disposition::as_str).to_vec());

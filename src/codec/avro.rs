@@ -8,7 +8,7 @@ use super::avro_value::{self as av, Fields};
 use super::error::{DecodeError, EncodeError};
 use super::schema::RecordKind;
 use crate::model::{
-    CallRecord, Direction, Disposition, LeadEvent, QcKind, QcReview, Rule, Violation,
+    CallRecord, Direction, Disposition, LeadEvent, MatchedOn, QcKind, QcReview, Rule, Violation,
 };
 
 /// A record type with an embedded Avro schema and an explicit `Value` mapping.
@@ -222,6 +222,18 @@ impl AvroRecord for QcReview {
                 "attempts_total",
                 av::opt_count("attempts_total", self.attempts_total)?,
             ),
+            (
+                "earlier_lead_id",
+                av::opt_string(self.earlier_lead_id.as_deref()),
+            ),
+            (
+                "earlier_manager_id",
+                av::opt_string(self.earlier_manager_id.as_deref()),
+            ),
+            (
+                "matched_on",
+                av::opt_string(self.matched_on.map(MatchedOn::as_str)),
+            ),
         ]))
     }
 
@@ -241,6 +253,16 @@ impl AvroRecord for QcReview {
             rejection_reason: f.opt_string("rejection_reason")?,
             stage: f.opt_string("stage")?,
             attempts_total: f.opt_count("attempts_total")?,
+            earlier_lead_id: f.opt_string("earlier_lead_id")?,
+            earlier_manager_id: f.opt_string("earlier_manager_id")?,
+            matched_on: f
+                .opt_string("matched_on")?
+                .map(|text| {
+                    MatchedOn::parse(&text).ok_or_else(|| {
+                        DecodeError::field("matched_on", format!("unknown value {text:?}"))
+                    })
+                })
+                .transpose()?,
         })
     }
 }

@@ -62,6 +62,9 @@ fn review(full: bool) -> QcReview {
         rejection_reason: None,
         stage: full.then(|| "JUNK".into()),
         attempts_total: None,
+        earlier_lead_id: full.then(|| "E".into()),
+        earlier_manager_id: full.then(|| "n".into()),
+        matched_on: full.then_some(crate::model::MatchedOn::Email),
     }
 }
 

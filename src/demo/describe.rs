@@ -70,6 +70,12 @@ pub fn describe(finding: &Finding, tz: Tz) -> String {
                     },
                     q.rejection_reason.as_deref().unwrap_or("no reason")
                 ),
+                QcKind::DuplicateLead => format!(
+                    "same {} as lead {} (manager {}): hand it over",
+                    q.matched_on.map_or("contact", |m| m.as_str()),
+                    q.earlier_lead_id.as_deref().unwrap_or("-"),
+                    q.earlier_manager_id.as_deref().unwrap_or("-")
+                ),
             };
             format!(
                 "[{}] QC        {:<24} lead {:<10} manager {:<5} {}",

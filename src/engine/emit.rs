@@ -82,5 +82,8 @@ pub fn qc_review(
         rejection_reason: None,
         stage: lead.stage.and_then(|s| ctx.name_of(s.stage)),
         attempts_total: None,
+        earlier_lead_id: None,
+        earlier_manager_id: None,
+        matched_on: None,
     }
 }

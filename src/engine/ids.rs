@@ -47,6 +47,12 @@ pub fn finding_id_of(parts: &[IdPart<'_>]) -> String {
     input.finish()
 }
 
+/// Id of the `duplicate_lead` QC review of `lead_id` (one per lead: whichever earlier lead it
+/// is found to duplicate, reprocessing gives the same id).
+pub fn duplicate_lead_review_id(tenant: &str, lead_id: &str) -> String {
+    finding_id(&["duplicate", tenant, lead_id])
+}
+
 fn two_digits(out: &mut [u8], value: u32) {
     out[0] = b'0' + (value / 10 % 10) as u8;
     out[1] = b'0' + (value % 10) as u8;

@@ -9,6 +9,7 @@
 //! A call older than the watermark is *late*: it still updates the counters and may retract a
 //! daily or first-call finding it would have prevented.
 
+mod contacts;
 mod context;
 mod emit;
 mod ids;
@@ -25,8 +26,9 @@ mod view;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+pub use contacts::{ContactUpdate, LeadContact};
 pub use context::{ManagerScore, QcOutcomes};
-pub use ids::finding_id;
+pub use ids::{duplicate_lead_review_id, finding_id};
 pub use lead::{Episode, Secs, SlaState};
 pub use snapshot::{LeadRecord, PendingRecord, StateChange, TenantRecord};
 pub use view::{DayView, Deadlines, DueLead, DueList, EpisodeView, LeadView, Scorecard};
@@ -46,7 +48,8 @@ pub enum Applied {
     Late,
     /// A repeated `call_id` / `event_id`: ignored.
     Duplicate,
-    /// A call without `lead_id` (phone resolution, SPEC §4.8, is not available yet): counted.
+    /// A call without `lead_id` (the caller resolves phones, SPEC §4.8: `crate::contacts`; a
+    /// call that reaches the engine without one could not be resolved): counted.
     Unresolved,
 }
 
@@ -92,6 +95,8 @@ pub struct Engine {
     stats: EngineStats,
     /// Changes are recorded for the changelog.
     tracking: bool,
+    /// Contact updates are recorded for a contact directory.
+    tracking_contacts: bool,
 }
 
 impl Engine {
@@ -104,6 +109,7 @@ impl Engine {
             clock: 0,
             stats: EngineStats::default(),
             tracking: false,
+            tracking_contacts: false,
         };
         let names: Vec<String> = std::iter::once(crate::model::DEFAULT_TENANT.to_owned())
             .chain(engine.config.tenants.keys().cloned())
@@ -151,6 +157,9 @@ impl Engine {
         let mut tenant = TenantEngine::new(ctx);
         if self.tracking {
             tenant.track_changes();
+        }
+        if self.tracking_contacts {
+            tenant.track_contacts();
         }
         self.tenants.push(tenant);
         let slot = self.tenants.len() - 1;
@@ -237,6 +246,30 @@ impl Engine {
         for tenant in &mut self.tenants {
             tenant.take_changes(out);
         }
+    }
+
+    /// Records contact updates from now on, for [`Engine::take_contact_updates`]: every new lead
+    /// event (with its contact fields, manager and whether its stage is terminal), every new
+    /// attempt, every forgotten lead. The directory built from them lives outside the engine
+    /// (`crate::contacts`): in the service it spans partitions.
+    pub fn track_contacts(&mut self) {
+        self.tracking_contacts = true;
+        for tenant in &mut self.tenants {
+            tenant.track_contacts();
+        }
+    }
+
+    /// The contact updates since the last call (with [`Engine::track_contacts`]), each tenant's in
+    /// the order the engine accepted its input.
+    pub fn take_contact_updates(&mut self, out: &mut Vec<ContactUpdate>) {
+        for tenant in &mut self.tenants {
+            tenant.take_contact_updates(out);
+        }
+    }
+
+    /// The configuration the engine was built with.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
     }
 
     /// The whole state: every lead and every tenant's counters.

@@ -1,5 +1,8 @@
 //! One tenant's engine: ingests calls and lead events, fires timers as its watermark advances.
 
+use std::sync::Arc;
+
+use super::contacts::{ContactUpdate, LeadContact};
 use super::context::TenantContext;
 use super::ids::{DedupSpace, dedup_hash};
 use super::lead::{LeadState, Secs, Seen, TimerKind, flag};
@@ -9,6 +12,7 @@ use super::snapshot::Changes;
 use super::table::LeadTable;
 use super::timers::TimerQueue;
 use super::{Applied, EngineStats};
+use crate::config::StageKind;
 use crate::model::{CallRecord, Direction, Disposition, Finding, LeadEvent};
 
 /// State and queues of one tenant.
@@ -20,16 +24,21 @@ pub struct TenantEngine {
     pub(super) pending: PendingQueue,
     /// What changed since the changelog last took it (`None`: not recorded).
     pub(super) changes: Option<Changes>,
+    /// Contact updates not yet taken (`None`: not recorded), and the tenant's name to put in them.
+    pub(super) contacts: Option<Vec<ContactUpdate>>,
+    name: Arc<str>,
 }
 
 impl TenantEngine {
     pub fn new(ctx: TenantContext) -> Self {
         TenantEngine {
+            name: Arc::from(&*ctx.name),
             ctx,
             leads: LeadTable::default(),
             timers: TimerQueue::default(),
             pending: PendingQueue::default(),
             changes: None,
+            contacts: None,
         }
     }
 
@@ -78,6 +87,13 @@ impl TenantEngine {
             late,
         };
         rules::on_call(&self.ctx, lead, &facts, out);
+        if attempt && let Some(updates) = &mut self.contacts {
+            updates.push(ContactUpdate::Attempt {
+                tenant: Arc::clone(&self.name),
+                lead_id: lead_id.into(),
+                at,
+            });
+        }
         self.arm_evict(slot);
         if late {
             stats.calls_late += 1;
@@ -109,6 +125,20 @@ impl TenantEngine {
         lead.last_seen = lead.last_seen.max(at);
         lead.pending_events = lead.pending_events.saturating_add(1);
         let generation = lead.generation;
+        let kind = self.ctx.stages.kind(&event.stage);
+        if let Some(updates) = &mut self.contacts {
+            updates.push(ContactUpdate::Lead(LeadContact {
+                tenant: Arc::clone(&self.name),
+                lead_id: event.lead_id.as_ref().into(),
+                at,
+                event_key: id_hash,
+                created: event.created_at.map_or(at, |t| t.as_compact_seconds()),
+                terminal: matches!(kind, StageKind::Rejected | StageKind::Converted),
+                manager_id: event.manager_id.as_deref().map(Into::into),
+                phone: event.phone.as_deref().map(Into::into),
+                email: event.email.as_deref().map(Into::into),
+            }));
+        }
         let interner = &mut self.ctx.interner;
         self.pending.push(PendingEvent {
             at,
@@ -116,7 +146,7 @@ impl TenantEngine {
             slot,
             generation,
             stage: interner.intern(&event.stage),
-            kind: self.ctx.stages.kind(&event.stage),
+            kind,
             manager: interner.intern_opt(event.manager_id.as_deref()),
             channel: interner.intern_opt(event.channel.as_deref()),
             created_at: event.created_at.map_or(0, |t| t.as_compact_seconds()),
@@ -227,6 +257,12 @@ impl TenantEngine {
                     if let Some(changes) = &mut self.changes {
                         changes.forget(&lead.lead_id);
                     }
+                    if let Some(updates) = &mut self.contacts {
+                        updates.push(ContactUpdate::Forget {
+                            tenant: Arc::clone(&self.name),
+                            lead_id: lead.lead_id.clone(),
+                        });
+                    }
                     self.leads.remove(entry.slot);
                     stats.evicted_leads += 1;
                     return;
@@ -235,6 +271,18 @@ impl TenantEngine {
             }
         }
         self.timers.sync(entry.slot, lead);
+    }
+
+    /// Starts recording contact updates ([`TenantEngine::take_contact_updates`]).
+    pub fn track_contacts(&mut self) {
+        self.contacts.get_or_insert_with(Vec::new);
+    }
+
+    /// Appends the contact updates recorded since the last call, in the order they happened.
+    pub fn take_contact_updates(&mut self, out: &mut Vec<ContactUpdate>) {
+        if let Some(updates) = &mut self.contacts {
+            out.append(updates);
+        }
     }
 
     pub fn queued_timers(&self) -> usize {

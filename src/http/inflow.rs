@@ -62,14 +62,17 @@ mod tests {
         let t0 = Instant::now();
         let minute = |n: u64| t0 + EVERY * u32::try_from(n).unwrap_or(0);
         for n in 0..=90 {
-            inflow.sample(minute(n), [n * 2, n]);
+            inflow.sample(minute(n), [n * 2, n, n / 10]);
         }
-        let (delta, span) = inflow.last_hour(minute(90), [180, 90]);
+        let (delta, span) = inflow.last_hour(minute(90), [180, 90, 9]);
         assert_eq!(span, WINDOW);
-        assert_eq!(delta, [120, 60]);
+        assert_eq!(delta, [120, 60, 6]);
         // Shortly after start: what was published since the first sample.
         let fresh = QcInflow::default();
-        fresh.sample(t0, [5, 1]);
-        assert_eq!(fresh.last_hour(minute(2), [9, 1]), ([4, 0], EVERY * 2));
+        fresh.sample(t0, [5, 1, 0]);
+        assert_eq!(
+            fresh.last_hour(minute(2), [9, 1, 2]),
+            ([4, 0, 2], EVERY * 2)
+        );
     }
 }

@@ -51,14 +51,21 @@ impl Rule {
 pub enum QcKind {
     CallListen,
     RejectionRecheck,
+    /// A new lead shares a phone or e-mail with an earlier open lead (docs/contacts.md).
+    DuplicateLead,
 }
 
 impl QcKind {
-    pub const ALL: [QcKind; 2] = [QcKind::CallListen, QcKind::RejectionRecheck];
+    pub const ALL: [QcKind; 3] = [
+        QcKind::CallListen,
+        QcKind::RejectionRecheck,
+        QcKind::DuplicateLead,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             QcKind::CallListen => "call_listen",
             QcKind::RejectionRecheck => "rejection_recheck",
+            QcKind::DuplicateLead => "duplicate_lead",
         }
     }
     pub fn parse(text: &str) -> Option<QcKind> {
@@ -67,6 +74,27 @@ impl QcKind {
     /// Position in [`QcKind::ALL`] (declaration order), for per-kind arrays.
     pub const fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// Which contact of a `duplicate_lead` matched the earlier lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedOn {
+    Phone,
+    Email,
+}
+
+impl MatchedOn {
+    pub const ALL: [MatchedOn; 2] = [MatchedOn::Phone, MatchedOn::Email];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchedOn::Phone => "phone",
+            MatchedOn::Email => "email",
+        }
+    }
+    pub fn parse(text: &str) -> Option<MatchedOn> {
+        MatchedOn::ALL.into_iter().find(|m| m.as_str() == text)
     }
 }
 
@@ -168,6 +196,14 @@ pub struct QcReview {
     pub stage: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts_total: Option<u32>,
+    /// `duplicate_lead`: the earlier open lead with the same phone or e-mail, its manager, and
+    /// which contact matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_lead_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earlier_manager_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_on: Option<MatchedOn>,
 }
 
 /// Anything the engine emits.

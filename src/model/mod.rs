@@ -6,7 +6,7 @@ mod lead;
 mod time;
 
 pub use call::{CallRecord, Direction, Disposition};
-pub use finding::{Finding, QcKind, QcReview, Rule, Violation};
+pub use finding::{Finding, MatchedOn, QcKind, QcReview, Rule, Violation};
 pub use lead::LeadEvent;
 pub use time::{Timestamp, TimestampError};
 

@@ -13,7 +13,8 @@ pub use summary::Summary;
 
 use crate::codec;
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, EngineStats};
+use crate::contacts::{ContactStats, Due, Resolver};
+use crate::engine::{ContactUpdate, Engine, EngineError, EngineStats};
 use crate::formats::{InputDecoder, MergerStats};
 use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
 
@@ -54,49 +55,132 @@ pub struct ReplayOutput {
     pub merger: Option<MergerStats>,
     /// The final watermark (`--until`, else the latest event time seen).
     pub until: Option<Timestamp>,
+    /// Calls resolved by phone, left unresolved, duplicate leads flagged (docs/contacts.md).
+    pub contacts: ContactStats,
 }
 
 /// Feeds events to an engine in the given order, advancing the clock to the latest event time
-/// seen after each one — the same loop for files, generated data and tests.
+/// seen after each one — the same loop for files, generated data and tests. With
+/// [`Driver::resolving`], calls without `lead_id` are bound by phone and duplicate leads flagged
+/// (a [`Resolver`] between the inputs and the engine, docs/contacts.md).
 pub struct Driver<'e> {
     engine: &'e mut Engine,
+    contacts: Option<Contacts>,
     latest: Option<Timestamp>,
     events: u64,
 }
 
+/// The resolver and a buffer for the engine's contact updates.
+struct Contacts {
+    resolver: Resolver,
+    updates: Vec<ContactUpdate>,
+}
+
+/// What [`Driver::finish`] reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Finished {
+    /// Events fed.
+    pub events: u64,
+    /// The final watermark (`until`, else the latest event time seen).
+    pub until: Option<Timestamp>,
+    /// Phone resolution and duplicate leads ([`Driver::resolving`] only).
+    pub contacts: Option<ContactStats>,
+}
+
 impl<'e> Driver<'e> {
+    /// A driver without phone resolution: calls without `lead_id` reach the engine as they are
+    /// and are counted as unresolved.
     pub fn new(engine: &'e mut Engine) -> Self {
         Driver {
             engine,
+            contacts: None,
+            latest: None,
+            events: 0,
+        }
+    }
+
+    /// A driver that resolves calls without `lead_id` by phone and flags duplicate leads.
+    pub fn resolving(engine: &'e mut Engine) -> Self {
+        engine.track_contacts();
+        let resolver = Resolver::new(Arc::clone(engine.config()));
+        Driver {
+            engine,
+            contacts: Some(Contacts {
+                resolver,
+                updates: Vec::new(),
+            }),
             latest: None,
             events: 0,
         }
     }
 
     pub fn feed(&mut self, event: &InputEvent<'_>, findings: &mut Vec<Finding>) {
-        match event {
-            InputEvent::Call(call) => self.engine.apply_call(call, findings),
-            InputEvent::Lead(lead) => self.engine.apply_lead_event(lead, findings),
-        };
+        match (event, &mut self.contacts) {
+            (InputEvent::Call(call), Some(contacts)) if call.lead_id.is_none() => {
+                if let Some(call) = contacts.resolver.hold_call(call.clone().into_owned()) {
+                    self.engine.apply_call(&call, findings);
+                }
+            }
+            (InputEvent::Call(call), _) => {
+                self.engine.apply_call(call, findings);
+            }
+            (InputEvent::Lead(lead), _) => {
+                self.engine.apply_lead_event(lead, findings);
+            }
+        }
         self.events += 1;
         let time = event.event_time();
         let clock = self.latest.map_or(time, |l| l.max(time));
         self.latest = Some(clock);
+        self.release(findings, |resolver| resolver.next_due(clock));
+        if let Some(contacts) = &mut self.contacts {
+            contacts.resolver.prune(clock);
+        }
         self.engine.advance_clock(clock, findings);
+        self.sync_contacts();
     }
 
-    /// End of input: moves the watermark to `until` (default: the latest event time seen) and
-    /// returns it with the number of events fed.
-    pub fn finish(
-        self,
-        until: Option<Timestamp>,
+    /// Moves the engine's contact updates into the directory.
+    fn sync_contacts(&mut self) {
+        if let Some(contacts) = &mut self.contacts {
+            self.engine.take_contact_updates(&mut contacts.updates);
+            for update in contacts.updates.drain(..) {
+                contacts.resolver.apply(&update);
+            }
+        }
+    }
+
+    /// Applies what the resolver releases (calls to the engine, reviews to the findings).
+    fn release(
+        &mut self,
         findings: &mut Vec<Finding>,
-    ) -> (u64, Option<Timestamp>) {
+        next: impl Fn(&mut Resolver) -> Option<Due>,
+    ) {
+        self.sync_contacts();
+        while let Some(due) = self.contacts.as_mut().and_then(|c| next(&mut c.resolver)) {
+            match due {
+                Due::Call(call) => {
+                    self.engine.apply_call(&call, findings);
+                    self.sync_contacts();
+                }
+                Due::Review(review) => findings.push(Finding::Qc(review)),
+            }
+        }
+    }
+
+    /// End of input: releases every waiting call, moves the watermark to `until` (default: the
+    /// latest event time seen) and reports what was done.
+    pub fn finish(mut self, until: Option<Timestamp>, findings: &mut Vec<Finding>) -> Finished {
         let until = until.or(self.latest);
+        self.release(findings, |resolver| resolver.next_remaining(until));
         if let Some(until) = until {
             self.engine.flush_until(until, findings);
         }
-        (self.events, until)
+        Finished {
+            events: self.events,
+            until,
+            contacts: self.contacts.map(|c| c.resolver.stats().clone()),
+        }
     }
 }
 
@@ -107,7 +191,7 @@ pub fn run_events<'a>(
     until: Option<Timestamp>,
 ) -> Result<Vec<Finding>, EngineError> {
     let mut engine = Engine::new(config)?;
-    let mut driver = Driver::new(&mut engine);
+    let mut driver = Driver::resolving(&mut engine);
     let mut findings = Vec::new();
     for event in events {
         driver.feed(&event, &mut findings);
@@ -116,10 +200,8 @@ pub fn run_events<'a>(
     Ok(findings)
 }
 
-/// Merges both inputs by event time (a stable two-way merge: each file keeps its own order,
-/// so out-of-order delivery recorded in a file is replayed as such) and drives the engine.
-/// Before a lead event is fed, the calls input is told the clock has reached its time, so calls
-/// that an Asterisk merger completes by then are fed first.
+/// [`run_with`] a [`Driver::resolving`] the engine: the malformed records, the number of
+/// events and the final watermark.
 pub fn run<'a, C: CallSource<'a> + ?Sized>(
     engine: &mut Engine,
     calls: &mut C,
@@ -127,9 +209,23 @@ pub fn run<'a, C: CallSource<'a> + ?Sized>(
     until: Option<Timestamp>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Malformed>, u64, Option<Timestamp>) {
+    let (malformed, finished) = run_with(Driver::resolving(engine), calls, leads, until, findings);
+    (malformed, finished.events, finished.until)
+}
+
+/// Merges both inputs by event time (a stable two-way merge: each file keeps its own order,
+/// so out-of-order delivery recorded in a file is replayed as such) and feeds them to `driver`.
+/// Before a lead event is fed, the calls input is told the clock has reached its time, so calls
+/// that an Asterisk merger completes by then are fed first.
+pub fn run_with<'a, C: CallSource<'a> + ?Sized>(
+    mut driver: Driver<'_>,
+    calls: &mut C,
+    leads: &mut InputFile<'a, LeadEvent<'a>>,
+    until: Option<Timestamp>,
+    findings: &mut Vec<Finding>,
+) -> (Vec<Malformed>, Finished) {
     let mut malformed = Vec::new();
     let mut next_lead = leads.next_record(&mut malformed);
-    let mut driver = Driver::new(engine);
     let mut ready = Vec::new();
     loop {
         let call_time = calls.next_time(&mut malformed);
@@ -151,8 +247,8 @@ pub fn run<'a, C: CallSource<'a> + ?Sized>(
     }
     calls.finish(&mut ready);
     feed_calls(&mut driver, &mut ready, findings);
-    let (events, until) = driver.finish(until, findings);
-    (malformed, events, until)
+    let finished = driver.finish(until, findings);
+    (malformed, finished)
 }
 
 fn feed_calls<'a>(
@@ -182,6 +278,18 @@ pub fn replay_files(
     leads_path: &Path,
     until: Option<Timestamp>,
 ) -> Result<ReplayOutput, ReplayError> {
+    replay_files_with(config, calls_path, leads_path, until, true)
+}
+
+/// [`replay_files`], with phone resolution and duplicate detection (`contacts`) or without
+/// (calls without `lead_id` unresolved, as the service still treats them).
+pub fn replay_files_with(
+    config: Arc<Config>,
+    calls_path: &Path,
+    leads_path: &Path,
+    until: Option<Timestamp>,
+    contacts: bool,
+) -> Result<ReplayOutput, ReplayError> {
     let calls_data = read(calls_path)?;
     let leads_data = read(leads_path)?;
     let [calls_decoder, leads_decoder] = InputDecoder::inputs(&config);
@@ -198,19 +306,23 @@ pub fn replay_files(
         .map_err(ReplayError::Input)?;
     let mut engine = Engine::new(config)?;
     let mut findings = Vec::new();
-    let (malformed, events, until) = run(
-        &mut engine,
-        calls.as_mut(),
-        &mut leads,
-        until,
-        &mut findings,
-    );
+    let driver = if contacts {
+        Driver::resolving(&mut engine)
+    } else {
+        Driver::new(&mut engine)
+    };
+    let (malformed, finished) =
+        run_with(driver, calls.as_mut(), &mut leads, until, &mut findings);
     let mut output = ReplayOutput {
         malformed,
-        events,
+        events: finished.events,
         skipped: calls.skipped() + leads.skipped(),
         merger: calls.merger_stats(),
-        until,
+        until: finished.until,
+        contacts: finished.contacts.unwrap_or_else(|| ContactStats {
+            unresolved_calls: engine.stats().unresolved_calls,
+            ..ContactStats::default()
+        }),
         stats: engine.stats().clone(),
         ..ReplayOutput::default()
     };

@@ -414,7 +414,16 @@ pub fn replay(
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let out = tempfile::tempdir().expect("tempdir");
     let status = Command::new(env!("CARGO_BIN_EXE_dozvon"))
-        .args(["replay", "--quiet", "--until", until, "--calls"])
+        // The service does not resolve phones yet (docs/contacts.md, "Service design"): the
+        // reference leaves calls without lead_id unresolved too.
+        .args([
+            "replay",
+            "--quiet",
+            "--no-contacts",
+            "--until",
+            until,
+            "--calls",
+        ])
         .arg(calls)
         .arg("--leads")
         .arg(leads)

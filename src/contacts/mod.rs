@@ -1,0 +1,22 @@
+//! Leads' contacts: phone resolution of calls without `lead_id` (SPEC §4.8) and duplicate leads.
+//!
+//! Normalised phones and e-mails, the directory of leads' contacts (kept outside the per-partition
+//! engine, fed by its `ContactUpdate`s), and the resolver that binds calls by phone and flags
+//! duplicate leads. Pure: no clock, no I/O. Decisions: docs/contacts.md.
+
+mod directory;
+mod entry;
+mod hasher;
+mod normalize;
+mod resolver;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_duplicates;
+
+pub use directory::{ContactDirectory, Duplicate, Effect};
+pub use entry::{ContactEntry, ContactValue, MAX_VALUES, Mark};
+pub use normalize::{
+    MAX_PHONE_DIGITS, MIN_PHONE_DIGITS, emails_in, normalize_email, normalize_phone, phones_in,
+};
+pub use resolver::{ContactStats, Due, Resolver, duplicate_review};
