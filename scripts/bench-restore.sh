@@ -32,6 +32,10 @@
 #   TUNED_PROPERTIES TOML lines added to [kafka.consumer_properties] for RUNS more cold
 #                    restarts ("tuned-N") after the default ones ("default-N"), e.g.
 #                    TUNED_PROPERTIES='"fetch.queue.backoff.ms" = "10"'
+#   COMPACT=1        RUNS more cold restarts ("compacted-N") from a copy of the changelog holding
+#                    only the latest record of each live key (what Kafka's log cleaner leaves;
+#                    Tansu never compacts): examples/compact_changelog.rs, built next to dozvon
+#                    with `cargo build --release --example compact_changelog` (or set COMPACTOR)
 #   KEEP_BROKER=1    leave the broker running at the end (its address is printed)
 set -euo pipefail
 
@@ -47,6 +51,7 @@ STOP_TIMEOUT=60
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOZVON=${DOZVON:-${CARGO_TARGET_DIR:-$ROOT/target}/release/dozvon}
+COMPACTOR=${COMPACTOR:-${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/compact_changelog}
 CLK_TCK=$(getconf CLK_TCK)
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -68,6 +73,8 @@ for tool in curl jq awk column getconf; do
   command -v "$tool" >/dev/null || die "$tool is required"
 done
 [ -x "$DOZVON" ] || die "no dozvon binary at $DOZVON (cargo build --release, or set DOZVON)"
+[ "${COMPACT:-0}" != 1 ] || [ -x "$COMPACTOR" ] ||
+  die "no compact_changelog at $COMPACTOR (cargo build --release --example compact_changelog)"
 
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/dozvon-bench-restore.XXXXXX)}
 mkdir -p "$WORK"
@@ -352,11 +359,12 @@ cold_run() {
     $1 == run { leads += $3; records += $4; bytes += $5; elapsed += $6 / 1000 }
     END {
       wall = ready - start
+      restore = start + last - assigned
       print run, load, sprintf("%.3f", wall), sprintf("%.3f", assigned - start),
         sprintf("%.3f", start + last - assigned), sprintf("%.3f", elapsed),
         sprintf("%.3f", start + last - assigned - elapsed), leads, records, bytes,
-        sprintf("%.0f", leads / elapsed), sprintf("%.0f", records / elapsed),
-        sprintf("%.1f", bytes / 1e6 / elapsed), sprintf("%.0f", leads / wall), dcpu, top,
+        sprintf("%.0f", leads / restore), sprintf("%.0f", records / restore),
+        sprintf("%.1f", bytes / 1e6 / restore), sprintf("%.0f", leads / wall), dcpu, top,
         sprintf("%.2f", dcpu - live), bcpu, sprintf("%.0f", pressure / 1e4 / wall), rss
     }' "$RESTORES" >>"$RESULTS"
   total_records=$(awk -F'\t' -v run="$run" '$1 == run { s += $4 } END { print s }' "$RESTORES")
@@ -368,6 +376,18 @@ cold_run() {
 for run in $(seq 1 "$RUNS"); do
   cold_run "default-$run" "$CONFIG"
 done
+if [ "${COMPACT:-0}" = 1 ]; then
+  log "compacting the changelog (what Kafka's log cleaner would leave) into bench.changelog-compacted..."
+  "$COMPACTOR" "$BROKERS" bench.changelog bench.changelog-compacted >"$WORK/compact.out" \
+    2>"$WORK/compact.log" || die "compact_changelog failed; see $WORK/compact.log"
+  log "$(cat "$WORK/compact.out")"
+  COMPACT_CONFIG=$WORK/dozvon-compacted.toml
+  sed 's/^changelog = "bench.changelog"$/changelog = "bench.changelog-compacted"/' "$CONFIG" \
+    >"$COMPACT_CONFIG"
+  for run in $(seq 1 "$RUNS"); do
+    cold_run "compacted-$run" "$COMPACT_CONFIG"
+  done
+fi
 if [ -n "${TUNED_PROPERTIES:-}" ]; then
   TUNED_CONFIG=$WORK/dozvon-tuned.toml
   awk -v extra="$TUNED_PROPERTIES" '{ print } /^\[kafka.consumer_properties\]$/ { print extra }' \
@@ -388,7 +408,7 @@ echo
 echo "Cold restarts (ready = process start -> /readyz 200; join = start -> partitions assigned;"
 echo "restore = assigned -> last task restored; sum_elapsed = sum of the tasks' elapsed_ms;"
 echo "between = restore - sum_elapsed, the part of the restore span outside every task's elapsed_ms;"
-echo "leads/s, records/s, MB/s over sum_elapsed; leads/s wall = leads / ready;"
+echo "leads/s, records/s, MB/s over restore (partitions restore side by side); leads/s wall = leads / ready;"
 echo "CPU seconds from process start to ready: dozvon, its busiest thread (the processing thread:"
 echo "decode + engine restore + polling), its exited threads (the restore consumers' librdkafka"
 echo "threads: fetching), the broker; cpu_wait_pct = share of the time some task of the machine"
@@ -398,7 +418,10 @@ echo
 echo "Per partition (finished_s = seconds after process start):"
 column -t -s $'\t' "$RESTORES"
 echo
-for label in default ${TUNED_PROPERTIES:+tuned}; do
+labels=default
+[ "${COMPACT:-0}" = 1 ] && labels="$labels compacted"
+[ -z "${TUNED_PROPERTIES:-}" ] || labels="$labels tuned"
+for label in $labels; do
 med() { awk -F'\t' -v c="$1" -v label="$label" 'index($1, label "-") == 1 { print $c }' "$RESULTS" | median; }
 echo "$label: medians over $RUNS runs: ready $(med 3) s, join $(med 4) s, restore $(med 5) s" \
   "(tasks $(med 6) s, between $(med 7) s), $(med 8) leads, $(med 9) records ($(med 10) bytes)," \

@@ -25,6 +25,7 @@ pub mod engine;
 pub mod formats;
 pub mod generator;
 pub mod http;
+mod keyhash;
 pub mod metrics;
 pub mod model;
 pub mod registry;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use hashbrown::hash_map::EntryRef;
 
-use super::hasher::{Map as HashMap, Set as HashSet};
+use crate::keyhash::{Map as HashMap, Set as HashSet};
 
 use super::entry::{ContactEntry, Mark, ValueChange, add_value};
 use super::normalize::{emails_in, normalize_phone, phones_in};

@@ -6,7 +6,6 @@
 
 mod directory;
 mod entry;
-mod hasher;
 mod normalize;
 mod resolver;
 #[cfg(test)]

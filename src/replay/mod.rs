@@ -311,8 +311,7 @@ pub fn replay_files_with(
     } else {
         Driver::new(&mut engine)
     };
-    let (malformed, finished) =
-        run_with(driver, calls.as_mut(), &mut leads, until, &mut findings);
+    let (malformed, finished) = run_with(driver, calls.as_mut(), &mut leads, until, &mut findings);
     let mut output = ReplayOutput {
         malformed,
         events: finished.events,

@@ -1,9 +1,8 @@
 //! The task's side of the changelog topic: its changes written with each commit, and its
 //! state read back (from the beginning to the end of its partition) when it is rebuilt.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -15,6 +14,7 @@ use super::restore::Restored;
 use crate::changelog::{self, ChangelogError};
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, StateChange};
+use crate::keyhash::Map;
 
 /// How long a restore waits for the changelog topic's metadata.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,8 +62,11 @@ pub fn records(changes: &[StateChange]) -> impl Iterator<Item = (Vec<u8>, Option
     changes.iter().map(changelog::encode)
 }
 
+/// A task's engine rebuilt from its changelog partition, with what the restore read.
+pub type Rebuilt = Result<(Engine, Restored), RestoreError>;
+
 /// Rebuilds an engine for each of `partitions` from its changelog partition, up to `parallel`
-/// partitions at once (each with its own reader); the results come in the order of
+/// partitions at once (each with its own reader and thread); the results come in the order of
 /// `partitions`. A restore is mostly decoding and applying records on one core, so partitions
 /// restored side by side use the machine's other cores.
 pub fn rebuild(
@@ -73,34 +76,46 @@ pub fn rebuild(
     partitions: &[i32],
     parallel: usize,
     stop: &AtomicBool,
-) -> Vec<Result<(Engine, Restored), RestoreError>> {
+) -> Vec<Rebuilt> {
     let rebuild_one = |partition: i32| {
         let _span = tracing::info_span!("restore", partition).entered();
         let mut engine = Engine::new(Arc::clone(config))?;
         let report = read_into(client, topic, partition, &mut engine, stop)?;
         Ok((engine, report))
     };
-    let mut results = Vec::with_capacity(partitions.len());
-    for chunk in partitions.chunks(parallel.max(1)) {
-        if let [partition] = chunk {
-            results.push(rebuild_one(*partition));
-            continue;
-        }
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|&partition| scope.spawn(move || rebuild_one(partition)))
-                .collect();
-            for handle in handles {
-                results.push(
-                    handle
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
-            }
-        });
+    let workers = parallel.clamp(1, partitions.len().max(1));
+    if workers == 1 {
+        return partitions.iter().map(|&p| rebuild_one(p)).collect();
     }
-    results
+    // Each worker takes the next partition not yet taken, so a long partition does not hold up
+    // the others.
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Rebuilt)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&partition) = partitions.get(index) else {
+                            return done;
+                        };
+                        done.push((index, rebuild_one(partition)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Reads changelog partition `partition` of `topic` from its beginning to its end into
@@ -151,8 +166,8 @@ fn read_latest(
     partition: i32,
     stop: &AtomicBool,
     report: &mut Restored,
-) -> Result<HashMap<Box<[u8]>, Latest>, RestoreError> {
-    let mut latest: HashMap<Box<[u8]>, Latest> = HashMap::new();
+) -> Result<Map<Box<[u8]>, Latest>, RestoreError> {
+    let mut latest: Map<Box<[u8]>, Latest> = Map::default();
     let consumer: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
     // With the partition's leader known before the assignment, the query for its first offset
     // goes out at once; otherwise librdkafka retries it after 500 ms (measured: every restore,

@@ -1,4 +1,4 @@
-//! The hasher of the directory's maps: one xxh3 pass over a key (lead id, phone, e-mail, tenant).
+//! The hasher of maps keyed by our own identifiers (lead ids, phones, e-mails, changelog keys): one xxh3 pass over a key.
 //!
 //! Like the engine's lead table (`engine::ids::lead_hash`), unseeded: keys come from the
 //! company's own CRM and PBX, and std's SipHash made the directory's lookups a tenth of replay.
