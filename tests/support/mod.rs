@@ -7,6 +7,7 @@ pub mod broker;
 pub mod browser;
 pub mod compare;
 pub mod dataset;
+pub mod fault;
 pub mod http;
 pub mod prometheus;
 pub mod registry;
