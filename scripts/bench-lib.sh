@@ -10,6 +10,8 @@
 # TANSU_PID, BROKER_DIR, BROKER_STARTED (start_broker), CALLS, EVENTS, PUBLISHED
 # (publish_dataset). `bench_cleanup` is meant for `trap bench_cleanup EXIT`.
 # shellcheck shell=bash
+# Globals set here are read by the sourcing scripts:
+# shellcheck disable=SC2034
 
 CLK_TCK=$(getconf CLK_TCK)
 SERVICE_PID=
@@ -143,11 +145,14 @@ wait_http() {
 
 # Polls the service at address $1 until dozvon_input_records_total reaches $2, for at most $3
 # seconds (its log $4 is named in errors); every 30 s logs progress and the memory of the
-# service and the broker. Polls every $5 seconds (default 1).
+# service and the broker. Polls every $5 seconds (default 1); after the first 5 s at most every
+# 0.2 s, so that the polling (a curl per poll) does not compete for the CPU being measured.
 wait_input_records() {
   local address=$1 total=$2 deadline=$(($(date +%s) + $3)) run_log=$4 interval=${5:-1}
-  local counted last_report
+  local counted last_report fast_until slow
   last_report=$(date +%s)
+  fast_until=$((last_report + 5))
+  slow=$(awk -v i="$interval" 'BEGIN { print (i < 0.2 ? 0.2 : i) }')
   while :; do
     counted=$(metric_sum "$address" dozvon_input_records_total) || counted=0
     [ "$counted" -ge "$total" ] && break
@@ -156,10 +161,10 @@ wait_input_records() {
       die "timed out after ${3}s ($counted of $total records); see $run_log"
     if [ $(($(date +%s) - last_report)) -ge 30 ]; then
       log "  $counted / $total records, dozvon RSS $(rss_mib "$SERVICE_PID") MiB," \
-        "broker RSS $(rss_mib "$TANSU_PID") MiB"
+        "broker RSS $(if [ -n "${TANSU_PID:-}" ]; then rss_mib "$TANSU_PID"; else echo '?'; fi) MiB"
       last_report=$(date +%s)
     fi
-    sleep "$interval"
+    if [ "$(date +%s)" -lt "$fast_until" ]; then sleep "$interval"; else sleep "$slow"; fi
   done
 }
 
