@@ -37,6 +37,8 @@
 #   MANAGERS         generated managers (default LEADS_PER_DAY / 40, at least 20)
 #   PROCESSING       TOML lines added to [processing] of every dozvon run, e.g.
 #                    PROCESSING='commit_interval = "1s"' (the defaults otherwise)
+#   CONSUMER_PROPERTIES  TOML lines added to [kafka.consumer_properties] of every dozvon run,
+#                    e.g. CONSUMER_PROPERTIES='"fetch.queue.backoff.ms" = "10"'
 #   BROKERS          an existing Kafka to use instead of starting Tansu (its bench.calls and
 #                    bench.leads must not exist yet); broker CPU is then not measured
 #   BENCH_DIR        working directory (default a new /tmp/dozvon-bench-e2e.XXXXXX); it keeps
@@ -85,7 +87,8 @@ broker_cpu() { if [ -n "${TANSU_PID:-}" ]; then cpu_seconds "$TANSU_PID"; else e
 
 log_machine
 log "dataset: --leads-per-day $LEADS_PER_DAY --days $DAYS --managers $MANAGERS," \
-  "$PARTITIONS partitions; $RUNS runs; [processing] += ${PROCESSING:-(defaults)}"
+  "$PARTITIONS partitions; $RUNS runs; [processing] += ${PROCESSING:-(defaults)};" \
+  "[kafka.consumer_properties] += ${CONSUMER_PROPERTIES:-(nothing)}"
 log "dozvon: $DOZVON; ceiling: $CEILING; work dir: $WORK"
 
 if [ -n "${BROKERS:-}" ]; then
@@ -131,7 +134,8 @@ drain_run() {
   tag=e2e-$run-${guarantee//_/-}
   config=$WORK/$tag.toml
   run_log=$WORK/$tag.log
-  write_config "$config" "bench-$tag" "$guarantee" "bench.$tag" "${PROCESSING:-}"
+  write_config "$config" "bench-$tag" "$guarantee" "bench.$tag" "${PROCESSING:-}" \
+    "${CONSUMER_PROPERTIES:-}"
   load=$(load1)
   broker_before=$(broker_cpu)
   start_service "$config" "$run_log"
@@ -176,7 +180,8 @@ echo
 echo "dataset: --leads-per-day $LEADS_PER_DAY --days $DAYS --managers $MANAGERS --partitions" \
   "$PARTITIONS: $CALLS calls + $EVENTS lead events = $PUBLISHED records published"
 echo "machine: nproc=$(nproc); $(uptime | sed 's/^ *//')"
-echo "dozvon [processing] += ${PROCESSING:-(defaults)}"
+echo "dozvon [processing] += ${PROCESSING:-(defaults)};" \
+  "[kafka.consumer_properties] += ${CONSUMER_PROPERTIES:-(nothing)}"
 echo
 echo "Runs (wall = process start -> everything read; read = ceiling: consumer created -> last EOF,"
 echo "dozvon: partitions assigned -> counted; events/s over each; CPU seconds over wall; peak RSS;"
