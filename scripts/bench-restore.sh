@@ -52,26 +52,16 @@ STOP_TIMEOUT=60
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOZVON=${DOZVON:-${CARGO_TARGET_DIR:-$ROOT/target}/release/dozvon}
 COMPACTOR=${COMPACTOR:-${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/compact_changelog}
-CLK_TCK=$(getconf CLK_TCK)
+USAGE="$0 [LEADS_PER_DAY [DAYS [PARTITIONS]]]"
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-positive() {
-  [[ $1 =~ ^[1-9][0-9]*$ ]] || die "expected a positive integer, got '$1'
-usage: $0 [LEADS_PER_DAY [DAYS [PARTITIONS]]]"
-}
 for arg in "$LEADS_PER_DAY" "$DAYS" "$PARTITIONS" "$RUNS" "$MAX_BATCH"; do
   positive "$arg"
 done
 MANAGERS=${MANAGERS:-$((LEADS_PER_DAY / 40 > 20 ? LEADS_PER_DAY / 40 : 20))}
 positive "$MANAGERS"
-for tool in curl jq awk column getconf; do
-  command -v "$tool" >/dev/null || die "$tool is required"
-done
+require_tools curl jq awk column getconf
 [ -x "$DOZVON" ] || die "no dozvon binary at $DOZVON (cargo build --release, or set DOZVON)"
 [ "${COMPACT:-0}" != 1 ] || [ -x "$COMPACTOR" ] ||
   die "no compact_changelog at $COMPACTOR (cargo build --release --example compact_changelog)"
@@ -79,219 +69,36 @@ done
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/dozvon-bench-restore.XXXXXX)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
-BROKER_DIR=$WORK/broker
-SERVICE_PID=
-BROKER_STARTED=
-
-cleanup() {
-  local status=$?
-  if [ -n "$SERVICE_PID" ] && alive "$SERVICE_PID"; then
-    kill -TERM "$SERVICE_PID" 2>/dev/null || true
-    wait_exit "$SERVICE_PID" "$STOP_TIMEOUT" || kill -KILL "$SERVICE_PID" 2>/dev/null || true
-  fi
-  if [ -n "$BROKER_STARTED" ]; then
-    if [ "${KEEP_BROKER:-0}" = 1 ]; then
-      log "broker left running at $(cat "$BROKER_DIR/tansu.addr" 2>/dev/null || echo '?')" \
-        "(scripts/tansu.sh stop $BROKER_DIR)"
-    else
-      "$ROOT/scripts/tansu.sh" stop "$BROKER_DIR" >/dev/null 2>&1 || true
-    fi
-  fi
-  log "logs and results in $WORK"
-  exit "$status"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now() { date +%s.%N; }
-
-# Whether process $1 runs (an exited child that was not waited for is not running).
-alive() {
-  local state
-  state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
-# Waits up to $2 seconds for process $1 to exit; its status is returned when it was a child.
-wait_exit() {
-  local pid=$1 deadline=$(($(date +%s) + $2))
-  while alive "$pid"; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      return 1
-    fi
-    sleep 0.1
-  done
-  wait "$pid" 2>/dev/null || return $?
-}
-
-# CPU seconds (user + system) process $1 has used so far.
-cpu_seconds() {
-  awk -v tck="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / tck }' "/proc/$1/stat"
-}
-
-# CPU seconds of the busiest thread of process $1 (the processing thread, which restores)
-# and of all its live threads together, tab-separated.
-thread_cpu_seconds() {
-  local task
-  for task in /proc/"$1"/task/*; do
-    sed 's/^.*) //' "$task/stat" 2>/dev/null || true
-  done | awk -v tck="$CLK_TCK" '{ t = ($12 + $13) / tck; all += t; if (t > top) top = t }
-    END { printf "%.2f\t%.2f\n", top, all }'
-}
-
-# Microseconds that some task waited for a CPU, system-wide (PSI; 0 without it).
-cpu_pressure_us() {
-  sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null | grep . || echo 0
-}
-
-# Peak resident memory of process $1, MiB.
-peak_rss_mib() {
-  awk '/^VmHWM:/ { printf "%.0f\n", $2 / 1024 }' "/proc/$1/status"
-}
-
-load1() { cut -d' ' -f1 /proc/loadavg; }
-
-# The HTTP address `dozvon run` logged (JSON log lines), empty until it did.
-http_address() {
-  jq -Rr 'fromjson? | select(.fields.message // "" | startswith("http: serving"))
-          | .fields.address' "$1" 2>/dev/null | head -n1
-}
-
-# Sum of every series of metric $2 at address $1.
-metric_sum() {
-  curl -sf --max-time 5 "http://$1/metrics" |
-    awk -v name="$2" 'index($1, name) == 1 && (length($1) == length(name) ||
-      substr($1, length(name) + 1, 1) == "{") { sum += $NF } END { printf "%.0f\n", sum }'
-}
-
-# Starts `dozvon run` with configuration $1 and log $2; sets SERVICE_PID and STARTED_AT.
-start_service() {
-  STARTED_AT=$(now)
-  RUST_LOG=${RUST_LOG:-info} DOZVON_LOG_FORMAT=json "$DOZVON" run --config "$1" 2>"$2" &
-  SERVICE_PID=$!
-}
-
-# Waits for the service's HTTP address (its log $1); prints it.
-wait_http() {
-  local deadline=$(($(date +%s) + 60)) address
-  while :; do
-    address=$(http_address "$1")
-    [ -n "$address" ] && break
-    alive "$SERVICE_PID" || die "dozvon run exited; see $1"
-    [ "$(date +%s)" -lt "$deadline" ] || die "dozvon run logged no HTTP address in 60 s; see $1"
-    sleep 0.01
-  done
-  echo "$address"
-}
-
-# SIGTERM to the service; it must exit 0.
-stop_service() {
-  local status=0
-  kill -TERM "$SERVICE_PID"
-  wait_exit "$SERVICE_PID" "$STOP_TIMEOUT" || status=$?
-  if alive "$SERVICE_PID"; then
-    kill -KILL "$SERVICE_PID" 2>/dev/null || true
-    die "dozvon run did not stop within ${STOP_TIMEOUT}s of SIGTERM"
-  fi
-  SERVICE_PID=
-  [ "$status" = 0 ] || die "dozvon run exited with status $status after SIGTERM"
-}
-
-# Epoch seconds of an RFC 3339 timestamp.
-epoch() { date -u -d "$1" +%s.%N; }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
-  else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # ---------------------------------------------------------------------------------------------
 
-log "machine: nproc=$(nproc), $(uptime | sed 's/^ *//')"
-log "memory: $(free -m | awk '/^Mem:/ { print $2 " MiB total, " $7 " MiB available" }')"
+log_machine
 log "dataset: --leads-per-day $LEADS_PER_DAY --days $DAYS --managers $MANAGERS," \
   "$PARTITIONS partitions; loading with commit_interval=$COMMIT_INTERVAL max_batch=$MAX_BATCH"
 log "dozvon: $DOZVON; work dir: $WORK"
 
-mkdir -p "$BROKER_DIR"
-BROKER_STARTED=1
-BROKERS=$("$ROOT/scripts/tansu.sh" start "$BROKER_DIR") || die "the broker did not start"
-TANSU_PID=$(cat "$BROKER_DIR/tansu.pid")
-log "broker: $BROKERS (pid $TANSU_PID)"
+start_broker
 
 CONFIG=$WORK/dozvon.toml
-cat >"$CONFIG" <<EOF
-[kafka]
-brokers = "$BROKERS"
-group_id = "bench-restore"
+write_config "$CONFIG" bench-restore at_least_once bench \
+  "commit_interval = \"$COMMIT_INTERVAL\"
+max_batch = $MAX_BATCH"
 
-[kafka.topics]
-calls = "bench.calls"
-leads = "bench.leads"
-violations = "bench.violations"
-qc_reviews = "bench.qc-reviews"
-dead_letter = "bench.dead-letter"
-changelog = "bench.changelog"
-
-[kafka.consumer_properties]
-"session.timeout.ms" = "6000"
-"fetch.wait.max.ms" = "5"
-
-[http]
-listen = "127.0.0.1:0"
-
-[processing]
-guarantee = "at_least_once"
-commit_interval = "$COMMIT_INTERVAL"
-max_batch = $MAX_BATCH
-# The data is in the past: an idle partition must not move its clock to the wall clock.
-idle_timeout = "1000h"
-
-# Keep every generated lead tracked (none is evicted), so restored leads = generated leads.
-[state]
-terminal_retention = "3650d"
-idle_retention = "3650d"
-EOF
-"$DOZVON" check-config "$CONFIG" >/dev/null || die "invalid configuration $CONFIG"
-
-# --- publish -----------------------------------------------------------------------------------
-log "publishing..."
-gen_started=$(now)
-RUST_LOG=warn "$DOZVON" gen --brokers "$BROKERS" --partitions "$PARTITIONS" --rate 0 \
-  --calls-topic bench.calls --leads-topic bench.leads \
-  --days "$DAYS" --leads-per-day "$LEADS_PER_DAY" --managers "$MANAGERS" \
-  >"$WORK/gen.out" 2>"$WORK/gen.log" || die "dozvon gen failed; see $WORK/gen.log"
-read -r CALLS EVENTS < <(sed -n 's/^published \([0-9]*\) calls and \([0-9]*\) lead events.*/\1 \2/p' \
-  "$WORK/gen.out") || true
-[ -n "${CALLS:-}" ] || die "unexpected dozvon gen output: $(cat "$WORK/gen.out")"
-PUBLISHED=$((CALLS + EVENTS))
-log "$(cat "$WORK/gen.out") (wall $(awk -v a="$gen_started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s)"
+publish_dataset "$LEADS_PER_DAY" "$DAYS" "$MANAGERS" "$PARTITIONS"
 
 # --- load: consume everything once, which writes the changelog ---------------------------------
 log "loading: dozvon run until $PUBLISHED input records are counted..."
 start_service "$CONFIG" "$WORK/load.log"
 load_started=$STARTED_AT
 address=$(wait_http "$WORK/load.log")
-deadline=$(($(date +%s) + LOAD_TIMEOUT))
-last_report=0
-while :; do
-  counted=$(metric_sum "$address" dozvon_input_records_total) || counted=0
-  [ "$counted" -ge "$PUBLISHED" ] && break
-  alive "$SERVICE_PID" || die "dozvon run exited while loading; see $WORK/load.log"
-  [ "$(date +%s)" -lt "$deadline" ] ||
-    die "loading timed out after ${LOAD_TIMEOUT}s ($counted of $PUBLISHED records); see $WORK/load.log"
-  if [ $(($(date +%s) - last_report)) -ge 30 ]; then
-    log "  $counted / $PUBLISHED records, dozvon RSS $(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' \
-      "/proc/$SERVICE_PID/status") MiB, broker RSS $(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' \
-      "/proc/$TANSU_PID/status") MiB"
-    last_report=$(date +%s)
-  fi
-  sleep 1
-done
+wait_input_records "$address" "$PUBLISHED" "$LOAD_TIMEOUT" "$WORK/load.log"
 LOAD_SECONDS=$(awk -v a="$load_started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
 LOAD_RSS=$(peak_rss_mib "$SERVICE_PID")
 stop_service
-log "loaded in $LOAD_SECONDS s (peak RSS $LOAD_RSS MiB); broker RSS" \
-  "$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$TANSU_PID/status") MiB"
+log "loaded in $LOAD_SECONDS s (peak RSS $LOAD_RSS MiB); broker RSS $(rss_mib "$TANSU_PID") MiB"
 
 # --- cold restarts ---------------------------------------------------------------------------
 RESULTS=$WORK/results.tsv
