@@ -13,6 +13,8 @@
 //! where `bytes` counts keys and payloads and `seconds` runs from the consumer's creation to
 //! the last EOF. `scripts/bench-e2e.sh` runs it before each `dozvon run` drain.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -21,8 +23,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use support::partition_count;
 
-const TIMEOUT: Duration = Duration::from_secs(30);
 /// Give up when no record or EOF arrives for this long.
 const STALL: Duration = Duration::from_secs(120);
 
@@ -89,16 +91,4 @@ fn main() -> anyhow::Result<()> {
         records as f64 / seconds
     );
     Ok(())
-}
-
-fn partition_count(consumer: &BaseConsumer, topic: &str) -> anyhow::Result<i32> {
-    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
-    let count = metadata
-        .topics()
-        .first()
-        .map_or(0, |topic| topic.partitions().len());
-    if count == 0 {
-        bail!("topic {topic} has no partitions");
-    }
-    Ok(i32::try_from(count)?)
 }

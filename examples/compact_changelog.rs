@@ -10,6 +10,8 @@
 //! TARGET, created with SOURCE's partition count. `scripts/bench-restore.sh` uses it with
 //! `COMPACT=1`.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -21,8 +23,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
-const TIMEOUT: Duration = Duration::from_secs(30);
+use support::partition_count;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,7 +32,7 @@ fn main() -> anyhow::Result<()> {
     };
     let mut client = ClientConfig::new();
     client.set("bootstrap.servers", brokers);
-    let partitions = partition_count(&client, source)?;
+    let partitions = partition_count(&client.create()?, source)?;
     create_topic(&client, target, partitions)?;
     let producer: ThreadedProducer<_> = client
         .clone()
@@ -68,19 +69,6 @@ fn main() -> anyhow::Result<()> {
         "read {read} records of {source}, wrote {written} to {target} ({partitions} partitions)"
     );
     Ok(())
-}
-
-fn partition_count(client: &ClientConfig, topic: &str) -> anyhow::Result<i32> {
-    let consumer: BaseConsumer = client.create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
-    let count = metadata
-        .topics()
-        .first()
-        .map_or(0, |topic| topic.partitions().len());
-    if count == 0 {
-        bail!("topic {topic} has no partitions");
-    }
-    Ok(i32::try_from(count)?)
 }
 
 fn create_topic(client: &ClientConfig, topic: &str, partitions: i32) -> anyhow::Result<()> {
