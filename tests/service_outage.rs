@@ -14,7 +14,7 @@ use support::fault::FaultRun;
 fn a_frozen_broker_is_waited_out_without_losing_or_doubling_a_finding() {
     // The freeze (12 s) outlasts the group session timeout (6 s) and librdkafka's transaction
     // request time-outs: the consumer loses its session and rejoins, a transaction fails.
-    let mut run = FaultRun::start(PrivateBroker::start(), "outage", "25s");
+    let mut run = FaultRun::start(PrivateBroker::start(), "outage", "25s", true);
     run.wait_for_reviews(3);
     // Frozen mid-stream.
     run.broker.signal("-STOP");
