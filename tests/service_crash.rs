@@ -4,11 +4,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::compare::{assert_findings, assert_findings_by_id, by_id};
+use support::compare::{assert_findings, assert_findings_by_id, read_distinct_findings};
 use support::dataset::Generated;
 use support::{Reader, Service, Topics};
 
@@ -59,24 +59,18 @@ fn crash_and_restart(test: &str, guarantee: &str, exact: bool) {
         ));
     }
     let mut last = Service::start(&config, &[]);
-    let want_violations = by_id(&data.violations, "violation_id");
-    let want_reviews = by_id(&data.reviews, "review_id");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        reader.read_for(Duration::from_secs(1));
-        let got = |topic: &str, id| by_id(&reader.payloads(topic), id).len();
-        if got(&topics.violations, "violation_id") >= want_violations.len()
-            && got(&topics.qc_reviews, "review_id") >= want_reviews.len()
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "incomplete output after 180 s (seed {seed})\n{logs}\n--- last ---\n{}",
-            last.log_text()
-        );
-    }
-    reader.read_for(Duration::from_secs(3));
+    let complete = read_distinct_findings(
+        &mut reader,
+        &topics,
+        &data.violations,
+        &data.reviews,
+        Duration::from_secs(180),
+    );
+    assert!(
+        complete,
+        "incomplete output after 180 s (seed {seed})\n{logs}\n--- last ---\n{}",
+        last.log_text()
+    );
     assert_eq!(last.terminate(), Some(0), "last instance exit status");
     logs.push_str(&format!("--- last instance ---\n{}", last.log_text()));
     assert!(

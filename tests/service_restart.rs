@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::compare::{assert_findings_by_id, by_id};
+use support::compare::{assert_findings_by_id, by_id, read_distinct_findings};
 use support::dataset::Generated;
 use support::{Reader, Service, Topics};
 
@@ -25,19 +25,14 @@ fn restart_matches_replay(test: &str, guarantee: &str) {
     );
     assert_eq!(first.terminate(), Some(0), "first instance exit status");
     let mut second = Service::start(&config, &[]);
-    let want_violations = by_id(&data.violations, "violation_id");
-    let want_reviews = by_id(&data.reviews, "review_id");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        reader.read_for(Duration::from_secs(1));
-        let got = |topic: &str, id| by_id(&reader.payloads(topic), id).len();
-        if got(&topics.violations, "violation_id") >= want_violations.len()
-            && got(&topics.qc_reviews, "review_id") >= want_reviews.len()
-        {
-            break;
-        }
-    }
-    reader.read_for(Duration::from_secs(3));
+    // What is missing is named by the check below.
+    read_distinct_findings(
+        &mut reader,
+        &topics,
+        &data.violations,
+        &data.reviews,
+        Duration::from_secs(120),
+    );
     assert_eq!(second.terminate(), Some(0), "second instance exit status");
     let logs = format!(
         "first instance:\n{}\nsecond instance:\n{}",
@@ -52,12 +47,12 @@ fn restart_matches_replay(test: &str, guarantee: &str) {
     if guarantee == "exactly_once" {
         assert_eq!(
             reader.payloads(&topics.violations).len(),
-            want_violations.len(),
+            by_id(&data.violations, "violation_id").len(),
             "no violation published twice"
         );
         assert_eq!(
             reader.payloads(&topics.qc_reviews).len(),
-            want_reviews.len(),
+            by_id(&data.reviews, "review_id").len(),
             "no QC review published twice"
         );
     }

@@ -2,7 +2,7 @@
 //! differences.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Reader, Topics, canonical};
 
@@ -21,6 +21,34 @@ pub fn read_findings(
         log,
     );
     reader.read_for(Duration::from_secs(3));
+}
+
+/// Reads until `reader` holds every finding of `violations` and `reviews` by id (a repeat
+/// counts once) or `timeout` passes, then 3 s more for late repeats; whether it was complete.
+pub fn read_distinct_findings(
+    reader: &mut Reader,
+    topics: &Topics,
+    violations: &[serde_json::Value],
+    reviews: &[serde_json::Value],
+    timeout: Duration,
+) -> bool {
+    let want_violations = by_id(violations, "violation_id").len();
+    let want_reviews = by_id(reviews, "review_id").len();
+    let deadline = Instant::now() + timeout;
+    let complete = loop {
+        reader.read_for(Duration::from_secs(1));
+        let got = |topic: &str, id| by_id(&reader.payloads(topic), id).len();
+        if got(&topics.violations, "violation_id") >= want_violations
+            && got(&topics.qc_reviews, "review_id") >= want_reviews
+        {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+    };
+    reader.read_for(Duration::from_secs(3));
+    complete
 }
 
 /// The output topics hold exactly `replay`'s findings: nothing missing, changed or twice.

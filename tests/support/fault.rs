@@ -1,10 +1,12 @@
 //! The frame of the broker-fault tests: a private broker, the generated stream published paced, one exactly-once `dozvon run`, and the check that its output is exactly `replay`'s.
 
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::broker::PrivateBroker;
-use super::compare::{assert_findings, assert_findings_by_id, by_id, read_findings};
+use super::compare::{
+    assert_findings, assert_findings_by_id, read_distinct_findings, read_findings,
+};
 use super::dataset::Generated;
 use super::{Reader, Service, Topics};
 
@@ -96,19 +98,14 @@ impl FaultRun {
                 || logs(service, broker),
             );
         } else {
-            // Repeats count once: wait for every distinct finding.
-            let topics = &self.topics;
-            let distinct = |r: &Reader| {
-                (
-                    by_id(&r.payloads(&topics.violations), "violation_id").len(),
-                    by_id(&r.payloads(&topics.qc_reviews), "review_id").len(),
-                )
-            };
-            let deadline = Instant::now() + Duration::from_secs(240);
-            while distinct(&self.reader) < want && Instant::now() < deadline {
-                self.reader.read_for(Duration::from_secs(1));
-            }
-            self.reader.read_for(Duration::from_secs(3));
+            // Repeats count once; what is missing is named by the check below.
+            read_distinct_findings(
+                &mut self.reader,
+                &self.topics,
+                &self.data.violations,
+                &self.data.reviews,
+                Duration::from_secs(240),
+            );
         }
         self.service.assert_running();
         assert_eq!(
