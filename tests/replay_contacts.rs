@@ -278,3 +278,52 @@ fn duplicate_leads_name_the_earlier_lead_and_its_manager() {
         ]
     );
 }
+
+/// Activity for resolution is what came keyed by lead: a call bound by phone is an attempt for
+/// the engine, but it does not make its lead "more recently active" for later calls by phone
+/// (docs/contacts.md, "Resolving a call") — so no resolution depends on another's.
+#[test]
+fn an_attempt_bound_by_phone_is_not_activity_for_later_resolutions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = |time: &str| format!("2026-03-02T{time}:00+03:00");
+    // A has two numbers (X, Y); B has Y. B's lead event is later than A's.
+    let leads = vec![
+        with(
+            lead("A", "a1", None, &at("09:00"), "NEW", "M1"),
+            "phone",
+            "+7 916 111-11-11, +7 916 222-22-22",
+        ),
+        with(
+            lead("B", "b1", None, &at("09:30"), "NEW", "M2"),
+            "phone",
+            "+7 916 222-22-22",
+        ),
+    ];
+    let call = |id: &str, phone: &str, time: &str| {
+        json!({"call_id": id, "phone": phone, "manager_id": "M1", "direction": "outbound",
+               "started_at": at(time), "talk_seconds": 40, "disposition": "answered"})
+    };
+    // x goes to A (only A has X). y comes later on Y: A's latest lead activity is 09:00, B's
+    // 09:30, so B — had x counted as A's activity (10:00), it would have gone to A.
+    let calls = vec![
+        call("x", "8 916 111-11-11", "10:00"),
+        call("y", "8 916 222-22-22", "10:30"),
+    ];
+    let (leads_path, calls_path) = (
+        dir.path().join("leads.ndjson"),
+        dir.path().join("calls.ndjson"),
+    );
+    write_ndjson(&leads_path, &leads);
+    write_ndjson(&calls_path, &calls);
+    let out = dir.path().join("out");
+    replay(&calls_path, &leads_path, &at("12:00"), &out);
+    let reviews = values(&out.join("qc-reviews.ndjson"));
+    let lead_of = |call: &str| {
+        reviews
+            .iter()
+            .find(|r| r["kind"] == "call_listen" && r["call_id"] == call)
+            .map(|r| r["lead_id"].clone())
+    };
+    assert_eq!(lead_of("x"), Some(json!("A")), "{reviews:?}");
+    assert_eq!(lead_of("y"), Some(json!("B")), "{reviews:?}");
+}

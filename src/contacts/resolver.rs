@@ -144,7 +144,8 @@ impl Resolver {
 
     /// The next call or review whose time the tenant's watermark (`clock` − allowed lateness)
     /// has passed. Apply a returned call to the engine and [`Resolver::apply`] the engine's
-    /// updates before asking again: a resolved attempt is activity for later calls.
+    /// updates before asking again (except the attempt of a call bound by phone: activity for
+    /// resolution is what came keyed by lead, docs/contacts.md).
     pub fn next_due(&mut self, clock: Timestamp) -> Option<Due> {
         let clock = clock.as_compact_seconds();
         self.next_before(|lateness| {

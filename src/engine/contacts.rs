@@ -47,6 +47,11 @@ impl ContactUpdate {
         }
     }
 
+    /// An attempt (activity), as opposed to a lead event or a forgotten lead.
+    pub fn is_attempt(&self) -> bool {
+        matches!(self, ContactUpdate::Attempt { .. })
+    }
+
     pub fn lead_id(&self) -> &str {
         match self {
             ContactUpdate::Lead(lead) => &lead.lead_id,

@@ -70,6 +70,13 @@ pub struct Driver<'e> {
     events: u64,
 }
 
+/// Where the call whose contact updates are synced came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Input,
+    ResolvedByPhone,
+}
+
 /// The resolver and a buffer for the engine's contact updates.
 struct Contacts {
     resolver: Resolver,
@@ -142,9 +149,19 @@ impl<'e> Driver<'e> {
 
     /// Moves the engine's contact updates into the directory.
     fn sync_contacts(&mut self) {
+        self.sync_contacts_of(Origin::Input);
+    }
+
+    /// Moves the engine's contact updates into the directory; those of a call bound by phone
+    /// leave out its attempt (activity for phone resolution is what came keyed by lead:
+    /// docs/contacts.md).
+    fn sync_contacts_of(&mut self, origin: Origin) {
         if let Some(contacts) = &mut self.contacts {
             self.engine.take_contact_updates(&mut contacts.updates);
             for update in contacts.updates.drain(..) {
+                if origin == Origin::ResolvedByPhone && update.is_attempt() {
+                    continue;
+                }
                 contacts.resolver.apply(&update);
             }
         }
@@ -161,7 +178,11 @@ impl<'e> Driver<'e> {
             match due {
                 Due::Call(call) => {
                     self.engine.apply_call(&call, findings);
-                    self.sync_contacts();
+                    self.sync_contacts_of(if call.lead_id.is_some() {
+                        Origin::ResolvedByPhone
+                    } else {
+                        Origin::Input
+                    });
                 }
                 Due::Review(review) => findings.push(Finding::Qc(review)),
             }
