@@ -1,4 +1,4 @@
-//! The changelog format (issue 4): engine state records as Kafka keys and values.
+//! Engine state (the changelog, issue 4) and contact directory records (issue 7) as Kafka records.
 //
 // Key: a kind byte (`L` lead, `T` tenant), the tenant's length as an Avro long, the tenant,
 // then the lead id (`L` only) — unique per lead, stable, and never mistaken for the tenant's
@@ -9,6 +9,7 @@
 // (evicted) lead is a tombstone: its key with no value.
 
 mod binary;
+mod contacts;
 mod records;
 
 use std::sync::LazyLock;
@@ -18,6 +19,10 @@ use apache_avro::Schema;
 use crate::codec::schema::{rabin_fingerprint, spec_canonical_form};
 use crate::engine::StateChange;
 use binary::{Reader, Writer};
+pub use contacts::{
+    ContactKey, Marker, decode_contact_key, decode_entry, decode_marker, encode_entry,
+    encode_marker, entry_key, marker_key,
+};
 
 /// Why a changelog record could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -64,10 +69,20 @@ static LEAD_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| fingerprint_of(LEAD_SC
 static TENANT_FINGERPRINT: LazyLock<u64> = LazyLock::new(|| fingerprint_of(TENANT_SCHEMA));
 
 /// The current schema versions: (what, schema JSON, fingerprint).
-pub fn schemas() -> [(&'static str, &'static str, u64); 2] {
+pub fn schemas() -> [(&'static str, &'static str, u64); 4] {
     [
         ("lead", LEAD_SCHEMA, *LEAD_FINGERPRINT),
         ("tenant", TENANT_SCHEMA, *TENANT_FINGERPRINT),
+        (
+            "contact entry",
+            contacts::ENTRY_SCHEMA,
+            *contacts::ENTRY_FINGERPRINT,
+        ),
+        (
+            "contact marker",
+            contacts::MARKER_SCHEMA,
+            *contacts::MARKER_FINGERPRINT,
+        ),
     ]
 }
 
@@ -87,6 +102,19 @@ fn framed(fingerprint: u64, write: impl FnOnce(&mut Writer)) -> Vec<u8> {
     w.bytes.extend_from_slice(&fingerprint.to_le_bytes());
     write(&mut w);
     w.bytes
+}
+
+/// A single-object encoded value's schema fingerprint and datum.
+fn unframe(value: &[u8]) -> Result<(u64, &[u8]), ChangelogError> {
+    let Some((header, datum)) = value.split_at_checked(10) else {
+        return Err(ChangelogError::NotSingleObject);
+    };
+    if header[..2] != [0xC3, 0x01] {
+        return Err(ChangelogError::NotSingleObject);
+    }
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&header[2..]);
+    Ok((u64::from_le_bytes(fingerprint), datum))
 }
 
 /// A change as a Kafka record: key and value (`None`: a tombstone).
@@ -126,15 +154,7 @@ pub fn decode(key_bytes: &[u8], value: Option<&[u8]>) -> Result<StateChange, Cha
             ))),
         };
     };
-    let Some((header, datum)) = value.split_at_checked(10) else {
-        return Err(ChangelogError::NotSingleObject);
-    };
-    if header[..2] != [0xC3, 0x01] {
-        return Err(ChangelogError::NotSingleObject);
-    }
-    let mut fingerprint = [0u8; 8];
-    fingerprint.copy_from_slice(&header[2..]);
-    let fingerprint = u64::from_le_bytes(fingerprint);
+    let (fingerprint, datum) = unframe(value)?;
     let mut r = Reader::new(datum);
     let change = if fingerprint == *LEAD_FINGERPRINT {
         let lead = records::read_lead(&mut r)?;
@@ -171,3 +191,7 @@ fn key_kind(kind: u8) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_contacts;
+#[cfg(test)]
+mod tests_contacts_gen;
