@@ -112,6 +112,8 @@ pub(crate) struct RawTopics {
     pub qc_reviews: Option<String>,
     pub dead_letter: Option<String>,
     pub changelog: Option<String>,
+    pub contacts: Option<String>,
+    pub resolved: Option<String>,
 }
 
 /// `[kafka]` as written: every key optional.
@@ -132,7 +134,7 @@ pub(crate) struct RawKafka {
     pub producer_properties: Option<RawProperties>,
 }
 
-/// Topic names; all six distinct.
+/// Topic names; all eight distinct.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopicsConfig {
     /// Input: call-detail records (SPEC §1.1).
@@ -147,11 +149,17 @@ pub struct TopicsConfig {
     pub dead_letter: String,
     /// dozvon's own state: one compacted record per lead, partitioned like the inputs.
     pub changelog: String,
+    /// dozvon's replicated contact directory: each lead's contact entry (compacted) and each
+    /// partition's clock, partitioned like the inputs; every instance reads all of it.
+    pub contacts: String,
+    /// dozvon's repartition topic: calls bound by phone, keyed by the lead they were bound to,
+    /// partitioned like the inputs, with each router's release markers.
+    pub resolved: String,
 }
 
 impl Default for TopicsConfig {
     /// `pbx.calls`, `crm.leads`, `dozvon.violations`, `dozvon.qc-reviews`, `dozvon.dead-letter`,
-    /// `dozvon.changelog`.
+    /// `dozvon.changelog`, `dozvon.contacts`, `dozvon.calls-resolved`.
     fn default() -> Self {
         TopicsConfig {
             calls: "pbx.calls".to_owned(),
@@ -160,6 +168,8 @@ impl Default for TopicsConfig {
             qc_reviews: "dozvon.qc-reviews".to_owned(),
             dead_letter: "dozvon.dead-letter".to_owned(),
             changelog: "dozvon.changelog".to_owned(),
+            contacts: "dozvon.contacts".to_owned(),
+            resolved: "dozvon.calls-resolved".to_owned(),
         }
     }
 }
@@ -175,7 +185,7 @@ impl TopicsConfig {
         [&self.violations, &self.qc_reviews, &self.dead_letter]
     }
 
-    fn named(&self) -> [(&'static str, &str); 6] {
+    fn named(&self) -> [(&'static str, &str); 8] {
         [
             ("calls", &self.calls),
             ("leads", &self.leads),
@@ -183,6 +193,8 @@ impl TopicsConfig {
             ("qc_reviews", &self.qc_reviews),
             ("dead_letter", &self.dead_letter),
             ("changelog", &self.changelog),
+            ("contacts", &self.contacts),
+            ("resolved", &self.resolved),
         ]
     }
 
@@ -391,6 +403,8 @@ impl Section for KafkaConfig {
                 (&topics.qc_reviews, &mut out.topics.qc_reviews),
                 (&topics.dead_letter, &mut out.topics.dead_letter),
                 (&topics.changelog, &mut out.topics.changelog),
+                (&topics.contacts, &mut out.topics.contacts),
+                (&topics.resolved, &mut out.topics.resolved),
             ];
             for (value, slot) in slots {
                 if let Some(name) = value {
@@ -446,6 +460,8 @@ impl Section for KafkaConfig {
                 qc_reviews: Some(topics.qc_reviews.clone()),
                 dead_letter: Some(topics.dead_letter.clone()),
                 changelog: Some(topics.changelog.clone()),
+                contacts: Some(topics.contacts.clone()),
+                resolved: Some(topics.resolved.clone()),
             }),
             format: Some(self.format.to_raw()),
             encoding: Some(self.encoding.to_raw()),

@@ -46,6 +46,10 @@ pub struct ServiceStats {
     pub restores: IntCounter,
     /// Transient errors (broker unreachable, retriable commit failures) that were retried.
     pub transient_errors: IntCounter,
+    /// Calls without `lead_id` bound by phone and sent to their lead's partition.
+    pub calls_forwarded: IntCounter,
+    /// Records of dozvon's own contacts and resolved-calls topics it could not read.
+    pub internal_bad_records: IntCounter,
     /// Every assigned partition is restored and consuming (`/readyz`).
     ready: AtomicBool,
     ready_gauge: IntGauge,
@@ -191,6 +195,18 @@ impl ServiceStats {
                 &registry,
                 "dozvon_transient_errors_total",
                 "Transient Kafka errors that were retried.",
+            ),
+            calls_forwarded: counter(
+                &registry,
+                "dozvon_calls_forwarded_total",
+                "Calls without lead_id bound by phone and sent to their lead's partition \
+                 (counted when sent: a batch redone sends them again).",
+            ),
+            internal_bad_records: counter(
+                &registry,
+                "dozvon_internal_records_unreadable_total",
+                "Records of dozvon's own contacts and resolved-calls topics that could not be \
+                 read (skipped; see the log).",
             ),
             ready: AtomicBool::new(false),
             ready_gauge,

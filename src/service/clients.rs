@@ -60,6 +60,15 @@ pub fn restore_consumer(config: &Config) -> ClientConfig {
     client
 }
 
+/// A group-less reader of the whole contacts topic (this instance's directory replica).
+pub fn contacts_reader(config: &Config) -> ClientConfig {
+    let mut client = restore_consumer(config);
+    client
+        .set("group.id", format!("{}.contacts", config.kafka.group_id))
+        .set("client.id", "dozvon-contacts");
+    client
+}
+
 /// The output producer: transactional under exactly-once, idempotent in both modes.
 pub fn producer(config: &Config, transactional_id: &str) -> ClientConfig {
     let mut client = base(config);

@@ -19,7 +19,9 @@ mod outcomes;
 mod output;
 mod processor;
 pub mod queries;
+mod replica;
 mod restore;
+mod routing;
 mod state_log;
 mod task;
 mod topics;
@@ -72,11 +74,12 @@ pub enum ServiceError {
         leads_partitions: usize,
     },
     #[error(
-        "the changelog topic {topic} has {found} partitions but the inputs have {expected}: \
-         a task's state lives in the changelog partition of its number, so the counts must \
-         match (changed partition counts need a state reset: docs/service.md)"
+        "dozvon's topic {topic} has {found} partitions but the inputs have {expected}: \
+         partition p of the changelog, contacts and resolved-calls topics belongs to the task of \
+         input partition p, so the counts must match (changed partition counts need a state \
+         reset: docs/service.md)"
     )]
-    ChangelogPartitions {
+    InternalPartitions {
         topic: String,
         found: usize,
         expected: usize,
@@ -249,13 +252,19 @@ pub fn run_blocking(
         stop: Arc::clone(&stop),
         faults,
         queries,
+        replica_client: clients::contacts_reader(&config),
+        partitions,
     })
     .map_err(kafka("output producer"))?;
     let consumer: BaseConsumer<ServiceContext> = clients::consumer(&config)
         .create_with_context(ServiceContext::new(processor))
         .map_err(kafka("consumer"))?;
     consumer
-        .subscribe(&[topics.calls.as_str(), topics.leads.as_str()])
+        .subscribe(&[
+            topics.calls.as_str(),
+            topics.leads.as_str(),
+            topics.resolved.as_str(),
+        ])
         .map_err(kafka("subscribe"))?;
     while !stop.load(Ordering::Relaxed) {
         let timeout = consumer.context().processor().poll_timeout();

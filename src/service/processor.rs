@@ -17,6 +17,10 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+mod contacts;
+
+use contacts::{Origin, result_of};
+
 use super::delivery::DeliveryContext;
 use super::faults::Faults;
 use super::logs::LogLimiter;
@@ -24,14 +28,16 @@ use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
+use super::replica::Replica;
 use super::restore::{self, Committed, Restored};
+use super::routing;
 use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
 use crate::config::{Config, Guarantee};
-use crate::engine::{Applied, Engine};
+use crate::engine::{ContactUpdate, Engine, Secs};
 use crate::formats::InputDecoder;
 use crate::metrics::{RecordResult, ServiceStats, Tally};
-use crate::model::{Finding, Timestamp};
+use crate::model::{Finding, InputEvent, Timestamp};
 
 /// Timeout of the blocking transaction and commit calls.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,11 +136,12 @@ impl Batch {
 /// Everything the processing thread owns.
 pub struct Processor {
     config: Arc<Config>,
-    inputs: [String; 2],
+    /// The topics consumed, by index: calls, leads, resolved calls.
+    inputs: [String; 3],
     /// How each input's records are decoded (`[kafka.format]`), by input index.
     decoders: [InputDecoder; 2],
     /// The input topic names for librdkafka's C API, built once (read per released record).
-    c_inputs: [CString; 2],
+    c_inputs: [CString; 3],
     outputs: Outputs,
     guarantee: Guarantee,
     producer_client: ClientConfig,
@@ -166,7 +173,18 @@ pub struct Processor {
     queries: QueryInbox,
     state: StateRefresh,
     outcomes: OutcomeCounter,
+    /// The replicated contact directory (phone resolution across partitions).
+    replica: Replica,
+    /// The input partition count.
+    partitions: usize,
+    /// Tenants with leads here, with their allowed lateness in seconds.
+    tenants: Vec<(Arc<str>, Secs)>,
+    /// A buffer for the engines' contact updates.
+    contact_updates: Vec<ContactUpdate>,
 }
+
+/// Index of the resolved-calls topic in `Processor::inputs`.
+const RESOLVED: usize = 2;
 
 /// How often each task's leads are scanned for the engine-state gauges (one task at a time).
 const STATE_REFRESH: Duration = Duration::from_secs(5);
@@ -190,6 +208,9 @@ pub struct ProcessorSetup {
     pub stop: Arc<AtomicBool>,
     pub faults: Faults,
     pub queries: QueryInbox,
+    /// The contacts topic reader's settings, and the input partition count.
+    pub replica_client: ClientConfig,
+    pub partitions: usize,
 }
 
 impl Processor {
@@ -199,17 +220,25 @@ impl Processor {
         if guarantee == Guarantee::ExactlyOnce {
             tracing::info!("transactional producer ready");
         }
+        let topics = &setup.config.kafka.topics;
         let inputs = [
-            setup.config.kafka.topics.calls.clone(),
-            setup.config.kafka.topics.leads.clone(),
+            topics.calls.clone(),
+            topics.leads.clone(),
+            topics.resolved.clone(),
         ];
+        let replica = Replica::new(
+            &setup.replica_client,
+            &topics.contacts,
+            setup.partitions,
+            Arc::clone(&setup.stats),
+        )?;
         let c_inputs = inputs.clone().map(|name| {
             CString::new(name)
                 .map_err(|e| KafkaError::ClientCreation(format!("topic name with a NUL byte: {e}")))
         });
-        let [calls, leads] = c_inputs;
+        let [calls, leads, resolved] = c_inputs;
         Ok(Processor {
-            c_inputs: [calls?, leads?],
+            c_inputs: [calls?, leads?, resolved?],
             inputs,
             decoders: InputDecoder::inputs(&setup.config),
             outputs: setup.outputs,
@@ -238,6 +267,10 @@ impl Processor {
             queries: setup.queries,
             state: StateRefresh::new(STATE_REFRESH),
             outcomes: OutcomeCounter::default(),
+            replica,
+            partitions: setup.partitions,
+            tenants: Vec::new(),
+            contact_updates: Vec::new(),
             config: setup.config,
         })
     }
@@ -271,6 +304,13 @@ impl Processor {
             if self.failed.is_some() {
                 return;
             }
+        }
+        if i == RESOLVED {
+            self.handle_resolved(partition, message);
+            self.positions.insert((i, partition), offset + 1);
+            self.batch.records += 1;
+            self.batch.dirty = true;
+            return;
         }
         let input = Input::ALL[i];
         let item = match message.payload() {
@@ -369,6 +409,15 @@ impl Processor {
         // Debug and trace lines of this record carry its partition, offset and lead.
         let _span = tracing::debug_span!("record", partition, offset = pending.offset).entered();
         match pending.item {
+            Item::Event(InputEvent::Call(call))
+                if self.route_call(partition, pending.offset, &call) =>
+            {
+                tracing::trace!(
+                    partition,
+                    offset = pending.offset,
+                    "held for phone resolution"
+                );
+            }
             Item::Event(event) => {
                 let _lead = tracing::trace_span!("lead", lead_id = event.lead_id()).entered();
                 self.findings_cause = pending.received;
@@ -388,14 +437,9 @@ impl Processor {
                         ?applied,
                         "applied"
                     );
-                    let result = match applied {
-                        Applied::Ok => RecordResult::Ok,
-                        Applied::Late => RecordResult::Late,
-                        Applied::Duplicate => RecordResult::Duplicate,
-                        Applied::Unresolved => RecordResult::Unresolved,
-                    };
-                    self.batch.tally.record(i, result);
+                    self.batch.tally.record(i, result_of(applied));
                 }
+                self.sync_contacts(partition, Origin::Input);
             }
             Item::Bad(bad) => self.dead_letter(i, partition, pending.offset, bad),
             Item::Skipped(reason) => {
@@ -571,6 +615,11 @@ impl Processor {
         for partition in partitions {
             self.release(consumer, partition);
         }
+        if let Err(error) = self.replica.poll() {
+            self.fail(Failure::rewind(error.to_string()));
+            return;
+        }
+        self.release_routed();
         let ready =
             !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
         self.stats.set_ready(ready);
@@ -616,6 +665,7 @@ impl Processor {
             if let Some(task) = self.tasks.get_mut(&partition) {
                 task.tick(now, wall, &mut self.findings);
             }
+            self.sync_contacts(partition, Origin::Input);
         }
         self.send_findings();
     }
@@ -623,7 +673,13 @@ impl Processor {
     fn offsets(&self) -> Ack<TopicPartitionList> {
         let mut tpl = TopicPartitionList::new();
         for (&(i, partition), &next) in &self.positions {
-            let clock = self.tasks.get(&partition).map(|t| t.engine().clock());
+            let task = self.tasks.get(&partition);
+            let clock = task.map(|t| t.engine().clock());
+            // A call held for phone resolution is read again after a restart.
+            let held = task
+                .filter(|_| i == Input::Calls.index())
+                .and_then(|t| t.routing.earliest_held_offset());
+            let next = held.map_or(next, |held| held.min(next));
             tpl.add_partition_offset(&self.inputs[i], partition, Offset::Offset(next))?;
             if let (Some(clock), Some(mut element)) =
                 (clock, tpl.find_partition(&self.inputs[i], partition))
@@ -637,6 +693,7 @@ impl Processor {
     /// Commits the open batch: outputs and offsets together (exactly-once), or offsets after
     /// every output is acknowledged (at-least-once).
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        self.publish_contacts();
         if !self.batch.dirty {
             self.batch.since = Instant::now();
             return;
@@ -876,8 +933,24 @@ impl Processor {
                     state.clock = Some(state.clock.map_or(clock, |c: Timestamp| c.max(clock)));
                 }
             }
+            if let Some(Offset::Offset(next)) = committed
+                .find_partition(&self.inputs[RESOLVED], partition)
+                .map(|e| e.offset())
+            {
+                self.positions.insert((RESOLVED, partition), next);
+            }
             states.push((partition, state));
         }
+        // The replica is read again up to the end of every partition: a partition taken over
+        // comes with its previous owner's last committed entries.
+        let unchecked = match self.replica.reset(&self.stop) {
+            Ok(unchecked) => unchecked,
+            Err(error) => {
+                self.to_restore = wanted;
+                self.fail(Failure::rewind(error.to_string()));
+                return;
+            }
+        };
         let rebuild: Vec<i32> = wanted
             .iter()
             .copied()
@@ -917,6 +990,18 @@ impl Processor {
             }
         }
         self.standby.clear();
+        self.replica.set_local(self.tasks.keys().copied());
+        for (partition, tenant, lead_id, at) in unchecked {
+            let due = at.saturating_add(self.lateness(&tenant));
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.routing.schedule_check(routing::Check {
+                    due,
+                    at,
+                    tenant,
+                    lead_id,
+                });
+            }
+        }
     }
 
     /// A task around an engine rebuilt from the changelog, its clock set to the committed one.
@@ -930,7 +1015,13 @@ impl Processor {
         let _span = tracing::info_span!("restore", partition).entered();
         // Changes from here on go to the changelog; what was read is there already.
         engine.track_changes();
-        let mut task = Task::new(engine, self.config.processing.idle_timeout, Instant::now());
+        engine.track_contacts();
+        let mut task = Task::new(
+            engine,
+            self.config.processing.idle_timeout,
+            Instant::now(),
+            self.partitions,
+        );
         if let Some(clock) = committed.clock {
             // Every timer due by this clock fired before the commit that stored the state.
             task.restore_clock(clock, &mut Vec::new());

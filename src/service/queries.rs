@@ -312,7 +312,7 @@ mod tests {
             };
             engine.apply_lead_event(&event, &mut Vec::new());
         }
-        Task::new(engine, Duration::from_secs(30), Instant::now())
+        Task::new(engine, Duration::from_secs(30), Instant::now(), 1)
     }
 
     fn tracked(snapshot: &StateSnapshot) -> usize {

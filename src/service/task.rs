@@ -9,7 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::engine::{Applied, Engine};
+use super::routing::Routing;
+use crate::engine::{Applied, Engine, Secs};
 use crate::formats::{InputDecoder, InputError};
 use crate::model::{Finding, InputEvent, Timestamp};
 
@@ -72,10 +73,16 @@ pub struct Task {
     engine: Engine,
     clocks: [InputClock; 2],
     idle_timeout: Duration,
+    /// Phone resolution: held calls, duplicate checks, the routers' release markers.
+    pub routing: Routing,
+    /// Whether the engine clock waits for the routers' release markers (`routing.gate()`).
+    gated: bool,
 }
 
 impl Task {
-    pub fn new(engine: Engine, idle_timeout: Duration, now: Instant) -> Self {
+    /// A task among `partitions` partitions whose engine clock waits for the routers' release
+    /// markers.
+    pub fn new(engine: Engine, idle_timeout: Duration, now: Instant, partitions: usize) -> Self {
         let clock = InputClock {
             latest: None,
             last_record: now,
@@ -85,6 +92,17 @@ impl Task {
             engine,
             clocks: [clock; 2],
             idle_timeout,
+            routing: Routing::new(partitions),
+            gated: true,
+        }
+    }
+
+    /// A task whose engine clock follows its inputs alone (no phone resolution).
+    #[cfg(test)]
+    fn ungated(engine: Engine, idle_timeout: Duration, now: Instant) -> Self {
+        Task {
+            gated: false,
+            ..Task::new(engine, idle_timeout, now, 1)
         }
     }
 
@@ -101,12 +119,27 @@ impl Task {
             InputEvent::Call(call) => self.engine.apply_call(call, out),
             InputEvent::Lead(lead) => self.engine.apply_lead_event(lead, out),
         };
-        let clock = &mut self.clocks[input.index()];
-        let time = event.event_time();
-        clock.latest = Some(clock.latest.map_or(time, |latest| latest.max(time)));
-        clock.last_record = now;
+        self.observe(input, event.event_time(), now);
         self.tick(now, wall, out);
         applied
+    }
+
+    /// A record of `input` at `time` was read (applied, or held for phone resolution): the
+    /// partition's clock moves.
+    pub fn observe(&mut self, input: Input, time: Timestamp, now: Instant) {
+        let clock = &mut self.clocks[input.index()];
+        clock.latest = Some(clock.latest.map_or(time, |latest| latest.max(time)));
+        clock.last_record = now;
+    }
+
+    /// Applies a call bound by phone (from the resolved-calls topic): the engine takes it, no
+    /// input clock moves (the routers' markers gate the clock).
+    pub fn apply_resolved(
+        &mut self,
+        call: &crate::model::CallRecord<'_>,
+        out: &mut Vec<Finding>,
+    ) -> Applied {
+        self.engine.apply_call(call, out)
     }
 
     /// Advances the engine to the task's clock (idle partitions follow `wall`).
@@ -116,15 +149,32 @@ impl Task {
         }
     }
 
-    /// The minimum over both partitions of the time each has reached; `None` while a partition
-    /// that is not idle has delivered nothing.
+    /// The engine's clock: the input clock, held back to the routers' release markers (calls
+    /// bound by phone before them may still be on their way); `None` while either is unknown.
     pub fn clock(&self, now: Instant, wall: Timestamp) -> Option<Timestamp> {
+        let clock = self.input_clock(now, wall)?;
+        if !self.gated {
+            return Some(clock);
+        }
+        let gate = Timestamp::from_compact_seconds(self.routing.gate()?);
+        Some(clock.min(gate))
+    }
+
+    /// The minimum over both partitions of the time each has reached; `None` while a partition
+    /// that is not idle has delivered nothing. Published as the partition's clock.
+    pub fn input_clock(&self, now: Instant, wall: Timestamp) -> Option<Timestamp> {
         let mut clock: Option<Timestamp> = None;
         for input in &self.clocks {
             let reached = input.reached(now, wall, self.idle_timeout)?;
             clock = Some(clock.map_or(reached, |c| c.min(reached)));
         }
         clock
+    }
+
+    /// The input clock in compact seconds.
+    pub fn input_secs(&self, now: Instant, wall: Timestamp) -> Option<Secs> {
+        self.input_clock(now, wall)
+            .map(Timestamp::as_compact_seconds)
     }
 
     /// Moves the engine's clock to at least `clock` (a restored task's committed clock).
@@ -183,7 +233,7 @@ mod tests {
 
     fn task(now: Instant) -> Task {
         let engine = Engine::new(Arc::new(Config::default())).expect("engine");
-        Task::new(engine, Duration::from_secs(30), now)
+        Task::ungated(engine, Duration::from_secs(30), now)
     }
 
     #[test]

@@ -48,7 +48,14 @@ pub fn prepare(
             leads_partitions: counts[1],
         });
     }
-    changelog(config, admin, counts[0])?;
+    let internal = [
+        (&topics.changelog, true),
+        (&topics.contacts, true),
+        (&topics.resolved, false),
+    ];
+    for (topic, compacted) in internal {
+        internal_topic(config, admin, topic, compacted, counts[0])?;
+    }
     let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
     let mut missing = Vec::new();
     for topic in outputs {
@@ -81,38 +88,55 @@ pub fn prepare(
     Ok(counts[0])
 }
 
-/// The changelog topic: as many partitions as the inputs (created compacted when missing).
-fn changelog(
+/// One of dozvon's own topics (the changelog, the contacts, the resolved calls): as many
+/// partitions as the inputs, since partition *p* of each belongs to task *p*; created (compacted
+/// where the latest record per key is the state) when missing.
+fn internal_topic(
     config: &Config,
     admin: &AdminClient<DefaultClientContext>,
+    topic: &str,
+    compacted: bool,
     expected: usize,
 ) -> Result<(), ServiceError> {
-    let topic = &config.kafka.topics.changelog;
     match partitions(admin, topic)? {
         Some(found) if found == expected => Ok(()),
-        Some(found) => Err(ServiceError::ChangelogPartitions {
-            topic: topic.clone(),
+        Some(found) => Err(ServiceError::InternalPartitions {
+            topic: topic.to_owned(),
             found,
             expected,
         }),
-        None if !config.kafka.create_topics => Err(ServiceError::MissingOutput(topic.clone())),
+        None if !config.kafka.create_topics => Err(ServiceError::MissingOutput(topic.to_owned())),
         None => {
             let partition_count = i32::try_from(expected).unwrap_or(i32::MAX);
-            admin::create_compacted_topic(
-                admin,
-                topic,
-                partition_count,
-                config.kafka.replication_factor,
-                METADATA_TIMEOUT,
-            )
-            .map_err(|error| ServiceError::CreateTopic {
-                topic: topic.clone(),
+            let created = if compacted {
+                admin::create_compacted_topic(
+                    admin,
+                    topic,
+                    partition_count,
+                    config.kafka.replication_factor,
+                    METADATA_TIMEOUT,
+                )
+                .map(|_| ())
+            } else {
+                admin::create_topics(
+                    admin,
+                    &[topic],
+                    partition_count,
+                    config.kafka.replication_factor,
+                    METADATA_TIMEOUT,
+                )
+                .map(|_| ())
+                .map_err(|(_, error)| error)
+            };
+            created.map_err(|error| ServiceError::CreateTopic {
+                topic: topic.to_owned(),
                 reason: error.to_string(),
             })?;
             tracing::info!(
                 topic,
                 partitions = partition_count,
-                "created changelog topic"
+                compacted,
+                "created topic"
             );
             Ok(())
         }

@@ -36,6 +36,8 @@ fn kafka_and_processing_defaults() {
             qc_reviews: "dozvon.qc-reviews".into(),
             dead_letter: "dozvon.dead-letter".into(),
             changelog: "dozvon.changelog".into(),
+            contacts: "dozvon.contacts".into(),
+            resolved: "dozvon.calls-resolved".into(),
         }
     );
     assert_eq!(kafka.topics.inputs(), ["pbx.calls", "crm.leads"]);
@@ -152,6 +154,8 @@ fn every_kafka_and_processing_key_parses_into_its_value() {
             qc_reviews: "qc.reviews".into(),
             dead_letter: "qc.dlq".into(),
             changelog: "dozvon.changelog".into(),
+            contacts: "dozvon.contacts".into(),
+            resolved: "dozvon.calls-resolved".into(),
         },
         format: FormatConfig {
             calls: InputFormat::Dozvon,

@@ -56,6 +56,8 @@ pub struct Topics {
     pub qc_reviews: String,
     pub dead_letter: String,
     pub changelog: String,
+    pub contacts: String,
+    pub resolved: String,
     pub group: String,
 }
 
@@ -69,6 +71,8 @@ impl Topics {
             qc_reviews: format!("{base}.qc-reviews"),
             dead_letter: format!("{base}.dead-letter"),
             changelog: format!("{base}.changelog"),
+            contacts: format!("{base}.contacts"),
+            resolved: format!("{base}.calls-resolved"),
             group: format!("{base}.group"),
         }
     }
@@ -148,6 +152,8 @@ violations = "{violations}"
 qc_reviews = "{qc_reviews}"
 dead_letter = "{dead_letter}"
 changelog = "{changelog}"
+contacts = "{contacts}"
+resolved = "{resolved}"
 
 [kafka.consumer_properties]
 "session.timeout.ms" = "6000"
@@ -170,6 +176,8 @@ idle_timeout = "1s"
         qc_reviews = topics.qc_reviews,
         dead_letter = topics.dead_letter,
         changelog = topics.changelog,
+        contacts = topics.contacts,
+        resolved = topics.resolved,
     )
 }
 
@@ -415,16 +423,7 @@ pub fn replay(
 ) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
     let out = tempfile::tempdir().expect("tempdir");
     let status = Command::new(env!("CARGO_BIN_EXE_dozvon"))
-        // The service does not resolve phones yet (docs/contacts.md, "Service design"): the
-        // reference leaves calls without lead_id unresolved too.
-        .args([
-            "replay",
-            "--quiet",
-            "--no-contacts",
-            "--until",
-            until,
-            "--calls",
-        ])
+        .args(["replay", "--quiet", "--until", until, "--calls"])
         .arg(calls)
         .arg("--leads")
         .arg(leads)
