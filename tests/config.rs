@@ -369,7 +369,7 @@ fn effective_toml_lists_every_key_with_tenants_resolved() {
         effective["kafka"]["topics"]
             .as_table()
             .map(toml::Table::len),
-        Some(6)
+        Some(8)
     );
     assert_eq!(
         effective["kafka"]["encoding"]["calls"].as_str(),

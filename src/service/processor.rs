@@ -29,7 +29,7 @@ use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
 use super::queries::{QueryInbox, StateRefresh};
 use super::replica::Replica;
-use super::restore::{self, Committed, Restored};
+use super::restore::{Committed, OffsetMeta, Restored};
 use super::routing;
 use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
@@ -181,6 +181,9 @@ pub struct Processor {
     tenants: Vec<(Arc<str>, Secs)>,
     /// A buffer for the engines' contact updates.
     contact_updates: Vec<ContactUpdate>,
+    /// Idle timers carried over an abort, per input partition: how far it had been read and
+    /// how long it had been silent (see [`Task::resume_idle_timer`]).
+    resumed: BTreeMap<(usize, i32), (i64, Duration)>,
 }
 
 /// Index of the resolved-calls topic in `Processor::inputs`.
@@ -253,6 +256,7 @@ impl Processor {
             assigned: BTreeSet::new(),
             to_restore: BTreeSet::new(),
             positions: BTreeMap::new(),
+            resumed: BTreeMap::new(),
             batch: Batch::new(),
             failed: None,
             fenced: None,
@@ -406,6 +410,17 @@ impl Processor {
 
     fn process(&mut self, input: Input, partition: i32, pending: Pending) {
         let i = input.index();
+        if input == Input::Calls
+            && self
+                .tasks
+                .get(&partition)
+                .is_some_and(|t| t.routing.rereads(pending.offset))
+        {
+            self.reread_call(partition, pending.offset, pending.item);
+            self.positions.insert((i, partition), pending.offset + 1);
+            self.batch.dirty = true;
+            return;
+        }
         // Debug and trace lines of this record carry its partition, offset and lead.
         let _span = tracing::debug_span!("record", partition, offset = pending.offset).entered();
         match pending.item {
@@ -424,6 +439,7 @@ impl Processor {
                 if let Some(task) = self.tasks.get_mut(&partition) {
                     let applied = task.apply(
                         input,
+                        pending.offset,
                         &event,
                         Instant::now(),
                         wall_now(),
@@ -448,6 +464,11 @@ impl Processor {
             }
         }
         self.positions.insert((i, partition), pending.offset + 1);
+        if input == Input::Calls {
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.routing.calls_read_to(pending.offset + 1);
+            }
+        }
         self.batch.records += 1;
         self.batch.dirty = true;
         self.send_findings();
@@ -615,10 +636,7 @@ impl Processor {
         for partition in partitions {
             self.release(consumer, partition);
         }
-        if let Err(error) = self.replica.poll() {
-            self.fail(Failure::rewind(error.to_string()));
-            return;
-        }
+        self.replica.poll();
         self.release_routed();
         let ready =
             !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
@@ -672,19 +690,30 @@ impl Processor {
 
     fn offsets(&self) -> Ack<TopicPartitionList> {
         let mut tpl = TopicPartitionList::new();
+        let (now, wall) = (Instant::now(), wall_now());
         for (&(i, partition), &next) in &self.positions {
             let task = self.tasks.get(&partition);
-            let clock = task.map(|t| t.engine().clock());
             // A call held for phone resolution is read again after a restart.
             let held = task
                 .filter(|_| i == Input::Calls.index())
                 .and_then(|t| t.routing.earliest_held_offset());
+            let read = task
+                .and_then(|t| t.routing.read_at_least())
+                .map_or(next, |read| read.max(next));
             let next = held.map_or(next, |held| held.min(next));
             tpl.add_partition_offset(&self.inputs[i], partition, Offset::Offset(next))?;
-            if let (Some(clock), Some(mut element)) =
-                (clock, tpl.find_partition(&self.inputs[i], partition))
+            if let (Some(task), Some(mut element)) =
+                (task, tpl.find_partition(&self.inputs[i], partition))
             {
-                element.set_metadata(restore::clock_metadata(clock));
+                let input = Input::ALL.get(i).copied();
+                let meta = OffsetMeta {
+                    clock: Some(task.engine().clock()),
+                    input: input.and_then(|input| task.input_reached(input, now, wall)),
+                    read: (read > next).then_some(read),
+                    released: (read > next).then(|| task.routing.released()).flatten(),
+                    sources: (i == RESOLVED).then(|| task.routing.sources().to_vec()),
+                };
+                element.set_metadata(meta.encode());
             }
         }
         Ok(tpl)
@@ -864,6 +893,7 @@ impl Processor {
         }
         self.batch = Batch::new();
         self.standby.clear();
+        self.resumed = self.idle_timers();
         self.tasks.clear();
         self.aligners.clear();
         self.received.clear();
@@ -874,6 +904,24 @@ impl Processor {
         }
         self.to_restore = self.assigned.iter().map(|&(_, p)| p).collect();
         self.restore_pending(consumer);
+    }
+
+    /// Each input partition's read position and last news, to carry over an abort.
+    fn idle_timers(&self) -> BTreeMap<(usize, i32), (i64, Duration)> {
+        let mut timers = BTreeMap::new();
+        let now = Instant::now();
+        for (&partition, task) in &self.tasks {
+            for input in Input::ALL {
+                let i = input.index();
+                let read = self.received.get(&(i, partition)).map(|o| o + 1);
+                let applied = self.positions.get(&(i, partition)).copied();
+                if let Some(up_to) = read.max(applied) {
+                    let silence = now.saturating_duration_since(task.last_record(input));
+                    timers.insert((i, partition), (up_to, silence));
+                }
+            }
+        }
+        timers
     }
 
     fn assigned_list(&self, partitions: impl Fn(i32) -> bool) -> Ack<TopicPartitionList> {
@@ -929,15 +977,23 @@ impl Processor {
                     }
                     self.positions.insert((i, partition), next);
                 }
-                if let Some(clock) = restore::parse_clock_metadata(element.metadata()) {
-                    state.clock = Some(state.clock.map_or(clock, |c: Timestamp| c.max(clock)));
+                if let Some(meta) = OffsetMeta::parse(element.metadata()) {
+                    state.restore_clock(meta.clock);
+                    state.inputs[i] = meta.input;
+                    if input == Input::Calls {
+                        state.calls_read = meta.read;
+                        state.released = meta.released;
+                    }
                 }
             }
-            if let Some(Offset::Offset(next)) = committed
-                .find_partition(&self.inputs[RESOLVED], partition)
-                .map(|e| e.offset())
-            {
-                self.positions.insert((RESOLVED, partition), next);
+            if let Some(element) = committed.find_partition(&self.inputs[RESOLVED], partition) {
+                if let Offset::Offset(next) = element.offset() {
+                    self.positions.insert((RESOLVED, partition), next);
+                }
+                if let Some(meta) = OffsetMeta::parse(element.metadata()) {
+                    state.restore_clock(meta.clock);
+                    state.sources = meta.sources;
+                }
             }
             states.push((partition, state));
         }
@@ -1022,6 +1078,20 @@ impl Processor {
             Instant::now(),
             self.partitions,
         );
+        if let Some(sources) = &committed.sources {
+            task.routing.restore_sources(sources);
+        }
+        if let Some(read) = committed.calls_read {
+            task.routing.catch_up_to(read, committed.released);
+        }
+        for (input, latest) in Input::ALL.into_iter().zip(committed.inputs) {
+            if let Some(latest) = latest {
+                task.restore_input(input, latest);
+            }
+            if let Some((up_to, silence)) = self.resumed.remove(&(input.index(), partition)) {
+                task.resume_idle_timer(input, up_to, silence, Instant::now());
+            }
+        }
         if let Some(clock) = committed.clock {
             // Every timer due by this clock fired before the commit that stored the state.
             task.restore_clock(clock, &mut Vec::new());
@@ -1080,6 +1150,7 @@ impl Processor {
             self.assigned.remove(&(i, partition));
             self.positions.remove(&(i, partition));
             self.received.remove(&(i, partition));
+            self.resumed.remove(&(i, partition));
             if self
                 .aligners
                 .remove(&partition)

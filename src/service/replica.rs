@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::state_log::RestoreContext;
 use crate::changelog::{ContactKey, decode_contact_key, decode_entry, decode_marker};
 use crate::contacts::{ContactDirectory, Effect};
 use crate::engine::{ContactUpdate, Secs};
@@ -39,7 +40,7 @@ pub type Unchecked = (i32, Arc<str>, Arc<str>, Secs);
 
 /// The replica and its reader.
 pub struct Replica {
-    reader: BaseConsumer,
+    reader: BaseConsumer<RestoreContext>,
     state: State,
 }
 
@@ -66,7 +67,7 @@ impl Replica {
         partitions: usize,
         stats: Arc<ServiceStats>,
     ) -> Result<Self, KafkaError> {
-        let reader: BaseConsumer = client.create()?;
+        let reader: BaseConsumer<RestoreContext> = client.create_with_context(RestoreContext)?;
         Ok(Replica {
             reader,
             state: State {
@@ -167,6 +168,7 @@ impl Replica {
                         *done = true;
                     }
                 }
+                Some(Err(KafkaError::Global(RDKafkaErrorCode::PartitionEOF))) => {}
                 Some(Err(error)) => return Err(self.state.error(error)),
             }
         }
@@ -191,7 +193,7 @@ impl Replica {
 
     /// Applies what has been fetched since the last call (at most [`POLL_BUDGET`] records):
     /// other partitions' entries and every partition's markers.
-    pub fn poll(&mut self) -> Result<usize, ReplicaError> {
+    pub fn poll(&mut self) -> usize {
         let mut applied = 0;
         while applied < POLL_BUDGET {
             match self.reader.poll(Duration::ZERO) {
@@ -204,10 +206,16 @@ impl Replica {
                     applied += 1;
                 }
                 Some(Err(KafkaError::PartitionEOF(_))) => {}
-                Some(Err(error)) => return Err(self.state.error(error)),
+                Some(Err(KafkaError::Global(RDKafkaErrorCode::PartitionEOF))) => {}
+                Some(Err(error)) => {
+                    // librdkafka retries by itself; the replica only lags meanwhile.
+                    ServiceStats::add(&self.state.stats.transient_errors, 1);
+                    tracing::debug!(%error, "contacts reader");
+                    break;
+                }
             }
         }
-        Ok(applied)
+        applied
     }
 }
 

@@ -48,6 +48,13 @@ impl PartialOrd for Held {
     }
 }
 
+/// A released call and the offset it was read at.
+#[derive(Debug)]
+pub struct HeldCall {
+    pub offset: i64,
+    pub call: CallRecord<'static>,
+}
+
 /// A lead's duplicate check: due when the global clock passes its first event plus lateness.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Check {
@@ -69,6 +76,10 @@ pub struct Routing {
     dirty: BTreeSet<Dirty>,
     /// How far this task's router has released (the global clock it last released at).
     released: Option<Secs>,
+    /// After a restore whose calls offset was held back: the offset the calls partition had
+    /// been read up to. Until it is read that far again, calls held before the restore are
+    /// not all back, so the router claims no release.
+    catching_up: Option<i64>,
     /// What was last published, and when.
     contacts_marker: Option<(Marker, Instant)>,
     release_marker: Option<(Secs, Instant)>,
@@ -86,6 +97,7 @@ impl Routing {
             checks: BinaryHeap::new(),
             dirty: BTreeSet::new(),
             released: None,
+            catching_up: None,
             contacts_marker: None,
             release_marker: None,
             sources: vec![None; partitions],
@@ -99,13 +111,16 @@ impl Routing {
     }
 
     /// The next held call the global clock `clock` has passed.
-    pub fn next_call(&mut self, clock: Secs) -> Option<CallRecord<'static>> {
-        if self.held.peek().is_none_or(|Reverse(h)| h.due >= clock) {
+    pub fn next_call(&mut self, clock: Secs) -> Option<HeldCall> {
+        if self.catching_up.is_some() || self.held.peek().is_none_or(|Reverse(h)| h.due >= clock) {
             return None;
         }
         let Reverse(held) = self.held.pop()?;
         self.held_offsets.remove(&held.offset);
-        Some(held.call)
+        Some(HeldCall {
+            offset: held.offset,
+            call: held.call,
+        })
     }
 
     /// Calls waiting.
@@ -131,9 +146,49 @@ impl Routing {
         self.checks.pop().map(|Reverse(check)| check)
     }
 
-    /// The router has released everything due before `clock`.
+    /// The router has released everything due before `clock` (unless it is still reading
+    /// again calls it held before a restore).
     pub fn released_at(&mut self, clock: Secs) {
-        self.released = Some(self.released.map_or(clock, |r| r.max(clock)));
+        if self.catching_up.is_none() {
+            self.released = Some(self.released.map_or(clock, |r| r.max(clock)));
+        }
+    }
+
+    /// A restored router: its calls partition had been read up to `read` (exclusive) before
+    /// the restore, past the committed offset (held back to a held call), and it had released
+    /// everything due before `released`. Until it reads that far again it releases nothing
+    /// (what it forwarded would be forwarded again after another restore) and claims nothing.
+    pub fn catch_up_to(&mut self, read: i64, released: Option<Secs>) {
+        self.catching_up = Some(read);
+        self.released = released;
+    }
+
+    /// Whether the call at `offset` was read before the restore (and its batch committed).
+    pub fn rereads(&self, offset: i64) -> bool {
+        self.catching_up.is_some_and(|read| offset < read)
+    }
+
+    /// Whether a call read again, due at `due`, was still held when the batch committed: the
+    /// router had released every call due before its release then.
+    pub fn was_held(&self, due: Secs) -> bool {
+        self.released.is_none_or(|released| due >= released)
+    }
+
+    /// How far the calls partition was read, at least (committed with a held-back offset).
+    pub fn read_at_least(&self) -> Option<i64> {
+        self.catching_up
+    }
+
+    /// How far the router has released.
+    pub fn released(&self) -> Option<Secs> {
+        self.released
+    }
+
+    /// The calls partition has been read up to `next` (exclusive).
+    pub fn calls_read_to(&mut self, next: i64) {
+        if self.catching_up.is_some_and(|read| next >= read) {
+            self.catching_up = None;
+        }
     }
 
     pub fn mark_dirty(&mut self, tenant: Arc<str>, lead_id: Arc<str>) {
@@ -180,6 +235,21 @@ impl Routing {
         }
     }
 
+    /// The release markers read so far, to be restored with [`Routing::restore_sources`].
+    pub fn sources(&self) -> &[Option<Secs>] {
+        &self.sources
+    }
+
+    /// Takes the release markers a task of this partition had read by its last commit: they
+    /// precede the committed offset, so they are not read again after a rewind.
+    pub fn restore_sources(&mut self, sources: &[Option<Secs>]) {
+        for (source, released) in sources.iter().enumerate() {
+            if let Some(released) = released {
+                self.source_released(source, *released);
+            }
+        }
+    }
+
     /// The least release marker over every router: the engine clock may not pass it, since
     /// calls before it may still be on their way here. `None` until every router has spoken.
     pub fn gate(&self) -> Option<Secs> {
@@ -217,7 +287,7 @@ mod tests {
         r.hold(600, 9, call("b"));
         assert_eq!(r.earliest_held_offset(), Some(5));
         assert!(r.next_call(600).is_none(), "due 600 is not before 600");
-        let b = r.next_call(601).map(|c| c.call_id.into_owned());
+        let b = r.next_call(601).map(|h| h.call.call_id.into_owned());
         assert_eq!(b.as_deref(), Some("b"));
         assert!(r.next_call(601).is_none());
         assert_eq!(r.earliest_held_offset(), Some(5));
@@ -263,5 +333,32 @@ mod tests {
         assert_eq!(r.release_marker_due(t0), Some(50));
         assert_eq!(r.release_marker_due(t0), None);
         assert_eq!(r.release_marker_due(t0 + MARKER_REFRESH), Some(50));
+    }
+
+    #[test]
+    fn a_restored_router_claims_no_release_before_reading_its_held_calls_again() {
+        let mut r = Routing::new(1);
+        r.catch_up_to(20, Some(40));
+        assert!(r.rereads(19) && !r.rereads(20));
+        assert!(!r.was_held(39) && r.was_held(40));
+        r.hold(45, 19, call("held"));
+        assert!(
+            r.next_call(50).is_none(),
+            "nothing released while catching up"
+        );
+        r.released_at(50);
+        let t0 = Instant::now();
+        assert_eq!(
+            r.release_marker_due(t0),
+            Some(40),
+            "the committed claim stands"
+        );
+        r.calls_read_to(19);
+        r.released_at(50);
+        assert_eq!(r.release_marker_due(t0), None, "offset 19 not read yet");
+        r.calls_read_to(20);
+        assert_eq!(r.next_call(50).map(|h| h.offset), Some(19));
+        r.released_at(50);
+        assert_eq!(r.release_marker_due(t0), Some(50));
     }
 }

@@ -40,7 +40,7 @@ pub enum RestoreError {
 
 /// The changelog reader's context: reaching the end of the partition is the expected way a
 /// restore ends, not an error worth a log line.
-struct RestoreContext;
+pub(super) struct RestoreContext;
 
 impl rdkafka::ClientContext for RestoreContext {
     fn error(&self, error: KafkaError, reason: &str) {

@@ -51,6 +51,11 @@ pub fn decode<'a>(
 struct InputClock {
     latest: Option<Timestamp>,
     last_record: Instant,
+    /// Records below this offset were read before an abort rewound the partition: reading
+    /// them again is not news. It resumes the silence the partition had kept when the abort
+    /// came (`silence`), so the time spent recovering counts neither as news nor as silence.
+    reread_below: i64,
+    silence: Duration,
     /// Nothing more is fetched from the partition right now (set by the consumer loop).
     caught_up: bool,
 }
@@ -86,6 +91,8 @@ impl Task {
         let clock = InputClock {
             latest: None,
             last_record: now,
+            reread_below: 0,
+            silence: Duration::ZERO,
             caught_up: false,
         };
         Task {
@@ -110,6 +117,7 @@ impl Task {
     pub fn apply(
         &mut self,
         input: Input,
+        offset: i64,
         event: &InputEvent<'_>,
         now: Instant,
         wall: Timestamp,
@@ -119,17 +127,22 @@ impl Task {
             InputEvent::Call(call) => self.engine.apply_call(call, out),
             InputEvent::Lead(lead) => self.engine.apply_lead_event(lead, out),
         };
-        self.observe(input, event.event_time(), now);
+        self.observe(input, offset, event.event_time(), now);
         self.tick(now, wall, out);
         applied
     }
 
-    /// A record of `input` at `time` was read (applied, or held for phone resolution): the
-    /// partition's clock moves.
-    pub fn observe(&mut self, input: Input, time: Timestamp, now: Instant) {
+    /// The record at `offset` of `input`, with event time `time`, was read (applied, or held
+    /// for phone resolution): the partition's clock moves, and its idle timer restarts unless
+    /// the record is one read again after an abort.
+    pub fn observe(&mut self, input: Input, offset: i64, time: Timestamp, now: Instant) {
         let clock = &mut self.clocks[input.index()];
         clock.latest = Some(clock.latest.map_or(time, |latest| latest.max(time)));
-        clock.last_record = now;
+        clock.last_record = if offset >= clock.reread_below {
+            now
+        } else {
+            now.checked_sub(clock.silence).unwrap_or(clock.last_record)
+        };
     }
 
     /// Applies a call bound by phone (from the resolved-calls topic): the engine takes it, no
@@ -182,16 +195,46 @@ impl Task {
         self.engine.advance_clock(clock, out);
     }
 
+    /// The time `input`'s partition has reached (its latest event time, or the wall clock
+    /// while idle): committed with its offset.
+    pub fn input_reached(&self, input: Input, now: Instant, wall: Timestamp) -> Option<Timestamp> {
+        self.clocks[input.index()].reached(now, wall, self.idle_timeout)
+    }
+
+    /// Resumes `input`'s partition clock from the one committed with its offset: the records
+    /// before that offset are not read again, and an idle partition's wall-clock time is not
+    /// lost to the restore (which restarts its idle timer).
+    pub fn restore_input(&mut self, input: Input, latest: Timestamp) {
+        let clock = &mut self.clocks[input.index()];
+        clock.latest = Some(clock.latest.map_or(latest, |l| l.max(latest)));
+    }
+
     /// Tells whether `input`'s partition has nothing more fetched right now.
     pub fn set_caught_up(&mut self, input: Input, caught_up: bool) {
         self.clocks[input.index()].caught_up = caught_up;
     }
 
-    /// Restarts both partitions' idle timers (after a restore, which is not "silence").
-    pub fn touch(&mut self, now: Instant) {
-        for clock in &mut self.clocks {
-            clock.last_record = now;
-        }
+    /// When `input`'s partition last delivered a record that was news.
+    pub fn last_record(&self, input: Input) -> Instant {
+        self.clocks[input.index()].last_record
+    }
+
+    /// Carries `input`'s idle timer over an abort in this process: the partition had been read
+    /// up to `read_up_to` (exclusive) and had been silent for `silence` when the abort came.
+    /// Reading those records again does not make an idle partition busy (else an instance
+    /// that aborts while idle would never see its partitions go idle again), and the time spent
+    /// recovering does not make a busy one idle.
+    pub fn resume_idle_timer(
+        &mut self,
+        input: Input,
+        read_up_to: i64,
+        silence: Duration,
+        now: Instant,
+    ) {
+        let clock = &mut self.clocks[input.index()];
+        clock.reread_below = read_up_to;
+        clock.silence = silence;
+        clock.last_record = now.checked_sub(silence).unwrap_or(clock.last_record);
     }
 
     pub fn engine(&self) -> &Engine {
@@ -244,6 +287,7 @@ mod tests {
         let mut out = Vec::new();
         t.apply(
             Input::Leads,
+            0,
             &lead("a", "2026-03-02T10:00:00Z"),
             start,
             wall,
@@ -273,6 +317,7 @@ mod tests {
         t.set_caught_up(Input::Leads, true);
         t.apply(
             Input::Leads,
+            0,
             &lead("a", "2026-03-02T10:00:00Z"),
             later,
             wall,
@@ -280,5 +325,74 @@ mod tests {
         );
         assert_eq!(t.clock(later, wall), Some(ts("2026-03-02T10:00:00Z")));
         assert_eq!(t.engine().clock(), ts("2026-03-02T10:00:00Z"));
+    }
+
+    #[test]
+    fn records_read_again_after_an_abort_keep_an_idle_partition_idle() {
+        let start = Instant::now();
+        let wall = ts("2026-03-10T12:00:00Z");
+        let later = start + Duration::from_secs(31);
+        let mut t = task(later);
+        t.set_caught_up(Input::Calls, true);
+        t.set_caught_up(Input::Leads, true);
+        // Both partitions were read up to offset 5 and had been silent for 31 s.
+        let silent = Duration::from_secs(31);
+        t.resume_idle_timer(Input::Calls, 5, silent, later);
+        t.resume_idle_timer(Input::Leads, 5, silent, later);
+        let mut out = Vec::new();
+        t.apply(
+            Input::Leads,
+            4,
+            &lead("a", "2026-03-02T10:00:00Z"),
+            later,
+            wall,
+            &mut out,
+        );
+        assert_eq!(t.clock(later, wall), Some(wall), "offset 4 was read before");
+        // Offset 5 is news: the leads partition is busy again and holds the clock back.
+        t.apply(
+            Input::Leads,
+            5,
+            &lead("b", "2026-03-02T11:00:00Z"),
+            later,
+            wall,
+            &mut out,
+        );
+        assert_eq!(t.clock(later, wall), Some(ts("2026-03-02T11:00:00Z")));
+    }
+
+    #[test]
+    fn recovering_from_an_abort_does_not_make_a_busy_partition_idle() {
+        let start = Instant::now();
+        let wall = ts("2026-03-10T12:00:00Z");
+        let mut t = task(start);
+        t.set_caught_up(Input::Calls, true);
+        t.set_caught_up(Input::Leads, true);
+        // Silent for 1 s when the abort came; re-reading ends 40 s later.
+        let silent = Duration::from_secs(1);
+        t.resume_idle_timer(Input::Calls, 5, silent, start);
+        t.resume_idle_timer(Input::Leads, 5, silent, start);
+        let reread = start + Duration::from_secs(40);
+        let mut out = Vec::new();
+        t.apply(
+            Input::Calls,
+            4,
+            &lead("a", "2026-03-02T10:00:00Z"),
+            reread,
+            wall,
+            &mut out,
+        );
+        t.apply(
+            Input::Leads,
+            4,
+            &lead("b", "2026-03-02T10:00:00Z"),
+            reread,
+            wall,
+            &mut out,
+        );
+        assert_eq!(t.clock(reread, wall), Some(ts("2026-03-02T10:00:00Z")));
+        // 29 s more of silence make 30 s: idle.
+        let idle = reread + Duration::from_secs(29);
+        assert_eq!(t.clock(idle, wall), Some(wall));
     }
 }

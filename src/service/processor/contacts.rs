@@ -4,17 +4,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 
-use super::{Processor, Timestamp, wall_now};
+use super::{Item, Processor, Timestamp, wall_now};
 use crate::changelog::{ContactKey, Marker, decode_contact_key, decode_marker};
 use crate::changelog::{encode_entry, encode_marker, entry_key, marker_key};
 use crate::codec::{Encoding, decode_call, encode_call};
 use crate::contacts::{Effect, duplicate_review, normalize_phone};
 use crate::engine::{Applied, Secs};
 use crate::metrics::{RecordResult, ServiceStats};
-use crate::model::{CallRecord, Finding};
-use crate::service::routing::Check;
+use crate::model::{CallRecord, Finding, InputEvent};
+use crate::service::routing::{Check, HeldCall};
+use crate::service::{HEADER_SOURCE_OFFSET, HEADER_SOURCE_PARTITION};
 
 /// Where the engine updates being synced come from.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,18 +75,44 @@ impl Processor {
         offset: i64,
         call: &CallRecord<'static>,
     ) -> bool {
-        if call.lead_id.is_some() || normalize_phone(&call.phone).is_none() {
+        let Some(due) = self.hold_due(call) else {
             return false;
-        }
-        let due = call
-            .started_at
-            .as_compact_seconds()
-            .saturating_add(self.lateness(call.tenant()));
+        };
         if let Some(task) = self.tasks.get_mut(&partition) {
             task.routing.hold(due, offset, call.clone());
-            task.observe(super::Input::Calls, call.started_at, Instant::now());
+            task.observe(super::Input::Calls, offset, call.started_at, Instant::now());
         }
         true
+    }
+
+    /// When a call is released if it is held: its time plus its tenant's allowed lateness;
+    /// `None` for a call that is not held (it has a `lead_id`, or its phone is no number).
+    fn hold_due(&self, call: &CallRecord<'_>) -> Option<Secs> {
+        if call.lead_id.is_some() || normalize_phone(&call.phone).is_none() {
+            return None;
+        }
+        let lateness = self.lateness(call.tenant());
+        Some(
+            call.started_at
+                .as_compact_seconds()
+                .saturating_add(lateness),
+        )
+    }
+
+    /// A record of task `partition`'s calls partition read again after a restore, below how far
+    /// it had been read (its offset was held back to a held call): it was applied, counted or
+    /// dead-lettered in a committed batch, so only a call still held then is taken (held again).
+    pub(super) fn reread_call(&mut self, partition: i32, offset: i64, item: Item) {
+        if let Item::Event(InputEvent::Call(call)) = item
+            && let Some(due) = self.hold_due(&call)
+            && let Some(task) = self.tasks.get_mut(&partition)
+            && task.routing.was_held(due)
+        {
+            task.routing.hold(due, offset, call);
+        }
+        if let Some(task) = self.tasks.get_mut(&partition) {
+            task.routing.calls_read_to(offset + 1);
+        }
     }
 
     /// Releases, in every task, the held calls and duplicate checks the global clock has passed,
@@ -133,7 +160,8 @@ impl Processor {
 
     /// Binds a released call by phone and sends it to its lead's partition; one no open lead
     /// had the number of stays here and the engine counts it as unresolved.
-    fn resolve_and_forward(&mut self, partition: i32, mut call: CallRecord<'static>) {
+    fn resolve_and_forward(&mut self, partition: i32, held: HeldCall) {
+        let HeldCall { offset, mut call } = held;
         let tenant = call.tenant().to_owned();
         let lead = self
             .replica
@@ -161,8 +189,24 @@ impl Processor {
         };
         let topic = self.config.kafka.topics.resolved.clone();
         let key = entry_key(&tenant, &lead);
+        // Where the call came from, for tracing (and the two-instance test).
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: HEADER_SOURCE_PARTITION,
+                value: Some(&partition.to_string()),
+            })
+            .insert(Header {
+                key: HEADER_SOURCE_OFFSET,
+                value: Some(&offset.to_string()),
+            });
         if self
-            .send_to(&topic, Some(owner), Some(&key), Some(&payload), None)
+            .send_to(
+                &topic,
+                Some(owner),
+                Some(&key),
+                Some(&payload),
+                Some(headers),
+            )
             .is_ok()
         {
             self.batch.dirty = true;
