@@ -45,8 +45,8 @@ enum Command {
         /// Print no summary.
         #[arg(long)]
         quiet: bool,
-        /// Leave calls without `lead_id` unresolved and flag no duplicate leads, as `dozvon run`
-        /// does until its cross-partition phone routing lands (docs/contacts.md).
+        /// Leave calls without `lead_id` unresolved and flag no duplicate leads (the engine
+        /// alone; docs/contacts.md).
         #[arg(long)]
         no_contacts: bool,
     },

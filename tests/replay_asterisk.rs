@@ -1,7 +1,7 @@
 //! `dozvon replay` over Asterisk CDR rows: every golden scenario, its calls rewritten as CDR legs
 //! (one-row calls, trunk failovers, attended transfers), gives the same findings with the same
 //! ids as the dozvon-format input, also with legs out of order and repeated; internal calls are
-//! skipped, malformed rows reported with their line; the service refuses Asterisk calls for now.
+//! skipped, malformed rows reported with their line.
 
 #[path = "support/asterisk.rs"]
 mod asterisk;
@@ -373,27 +373,4 @@ fn the_cli_merges_cdr_rows_and_prints_the_merger_counters() {
         let read = |dir: &Path| sorted(&values(&dir.join(file)));
         assert_eq!(read(&got_out), read(&want_out), "{file}");
     }
-}
-
-#[test]
-fn the_service_refuses_asterisk_calls_and_points_to_replay() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    // Nothing listens on the brokers' address: the refusal comes before any connection.
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "{ASTERISK_CALLS}[kafka]\nbrokers = \"127.0.0.1:1\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
-        ),
-    );
-    let started = std::time::Instant::now();
-    let run = dozvon(&["run".as_ref(), "--config".as_ref(), config.as_os_str()]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(
-            "[kafka.format] calls = \"asterisk\": asterisk calls need the repartition stage"
-        ) && stderr.contains("use replay"),
-        "{stderr}"
-    );
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use super::task::Input;
+use crate::formats::CdrRow;
 use crate::model::InputEvent;
 
 /// A record that could not be decoded, kept whole for the dead-letter topic.
@@ -29,6 +30,9 @@ pub enum Item {
     Bad(BadRecord),
     /// Well-formed but not judged (a Bitrix24 robot call): counted as skipped; the reason.
     Skipped(String),
+    /// An Asterisk CDR row: one leg of a call, for the task's merger. Its time is its end
+    /// (when Asterisk writes it).
+    Leg(Box<CdrRow>),
 }
 
 /// A buffered record with its offset.
@@ -69,6 +73,7 @@ impl Aligner {
         let heads = [self.queues[0].front(), self.queues[1].front()];
         let time = |p: Option<&Pending>| match p.map(|p| &p.item) {
             Some(Item::Event(event)) => Some(Some(event.event_time())),
+            Some(Item::Leg(row)) => Some(Some(row.ended_at())),
             Some(Item::Bad(_) | Item::Skipped(_)) => Some(None), // no time: leaves at once
             None => None,
         };

@@ -13,6 +13,7 @@ mod clients;
 mod context;
 mod delivery;
 mod faults;
+mod legs;
 mod logs;
 mod merge;
 mod outcomes;
@@ -160,19 +161,9 @@ fn output_encoding(
     }
 }
 
-/// Refuses input formats the service cannot read yet: Asterisk CDR rows of one call must be
-/// merged by `linkedid` before they are keyed by lead, which needs a repartition stage
-/// (docs/formats.md, "Wiring"); `dozvon replay` merges them already.
+/// Refuses input formats that make no sense: Asterisk CDR rows are calls, never lead events.
 fn supported_inputs(config: &Config) -> Result<(), ServiceError> {
     let format = &config.kafka.format;
-    if format.calls == InputFormat::Asterisk {
-        return Err(ServiceError::Config(
-            "[kafka.format] calls = \"asterisk\": asterisk calls need the repartition stage \
-             (legs of one call are merged by linkedid before they can be keyed by lead), which \
-             the service does not have yet; use replay (dozvon replay --config …)"
-                .to_owned(),
-        ));
-    }
     if format.leads == InputFormat::Asterisk {
         // The configuration refuses it; a Config built in code could still hold it.
         return Err(ServiceError::Config(
@@ -306,22 +297,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn asterisk_calls_are_refused_at_start_up_pointing_to_replay() {
+    fn asterisk_leads_are_refused_at_start_up() {
         let mut config = Config::default();
         assert!(supported_inputs(&config).is_ok());
-        config.kafka.format.calls = InputFormat::Bitrix24;
-        config.kafka.format.leads = InputFormat::Bitrix24;
-        assert!(supported_inputs(&config).is_ok());
         config.kafka.format.calls = InputFormat::Asterisk;
-        let error = supported_inputs(&config).unwrap_err().to_string();
-        assert!(
-            error.starts_with(
-                "[kafka.format] calls = \"asterisk\": asterisk calls need the repartition stage"
-            ),
-            "{error}"
-        );
-        assert!(error.contains("use replay"), "{error}");
-        config.kafka.format.calls = InputFormat::Dozvon;
+        assert!(supported_inputs(&config).is_ok());
         config.kafka.format.leads = InputFormat::Asterisk;
         let error = supported_inputs(&config).unwrap_err().to_string();
         assert!(error.contains("not lead events"), "{error}");

@@ -17,6 +17,7 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+mod asterisk;
 mod contacts;
 
 use contacts::{Origin, result_of};
@@ -319,11 +320,7 @@ impl Processor {
         let input = Input::ALL[i];
         let item = match message.payload() {
             None => Err(("empty", "the record has no value".to_owned())),
-            Some(bytes) => match task::decode(&self.decoders[i], input, bytes) {
-                Ok(event) => Ok(Item::Event(event.into_owned())),
-                Err(e) if e.is_skip() => Ok(Item::Skipped(e.to_string())),
-                Err(e) => Err((e.kind(), e.to_string())),
-            },
+            Some(bytes) => decode_item(&self.decoders[i], input, bytes),
         };
         let item = item.unwrap_or_else(|(kind, error)| {
             Item::Bad(BadRecord {
@@ -457,6 +454,7 @@ impl Processor {
                 }
                 self.sync_contacts(partition, Origin::Input);
             }
+            Item::Leg(row) => self.take_leg(partition, pending.offset, *row),
             Item::Bad(bad) => self.dead_letter(i, partition, pending.offset, bad),
             Item::Skipped(reason) => {
                 tracing::debug!(partition, offset = pending.offset, "skipped: {reason}");
@@ -637,6 +635,7 @@ impl Processor {
             self.release(consumer, partition);
         }
         self.replica.poll();
+        self.flush_legs();
         self.release_routed();
         let ready =
             !self.assigned.is_empty() && self.to_restore.is_empty() && self.failed.is_none();
@@ -694,9 +693,12 @@ impl Processor {
         for (&(i, partition), &next) in &self.positions {
             let task = self.tasks.get(&partition);
             // A call held for phone resolution is read again after a restart.
-            let held = task
-                .filter(|_| i == Input::Calls.index())
-                .and_then(|t| t.routing.earliest_held_offset());
+            // So is a leg of a call its merger has not emitted yet.
+            let held = task.filter(|_| i == Input::Calls.index()).and_then(|t| {
+                let legs = t.legs.as_ref().and_then(|l| l.earliest_offset());
+                let held = t.routing.earliest_held_offset();
+                held.into_iter().chain(legs).min()
+            });
             let read = task
                 .and_then(|t| t.routing.read_at_least())
                 .map_or(next, |read| read.max(next));
@@ -710,7 +712,13 @@ impl Processor {
                     clock: Some(task.engine().clock()),
                     input: input.and_then(|input| task.input_reached(input, now, wall)),
                     read: (read > next).then_some(read),
-                    released: (read > next).then(|| task.routing.released()).flatten(),
+                    // Of the calls read again, those due before this were forwarded; a call
+                    // still in the merger is due after its start + lateness, maybe before the
+                    // router's release (a claim is never taken back).
+                    released: (read > next)
+                        .then(|| task.routing.released())
+                        .flatten()
+                        .map(|r| self.legs_floor(partition).map_or(r, |f| r.min(f))),
                     sources: (i == RESOLVED).then(|| task.routing.sources().to_vec()),
                 };
                 element.set_metadata(meta.encode());
@@ -1078,6 +1086,7 @@ impl Processor {
             Instant::now(),
             self.partitions,
         );
+        task.legs = self.new_legs();
         if let Some(sources) = &committed.sources {
             task.routing.restore_sources(sources);
         }
@@ -1209,6 +1218,28 @@ impl Processor {
         if let Some(suppressed) = self.error_log.allow() {
             tracing::warn!(%error, suppressed, "kafka");
         }
+    }
+}
+
+/// Decodes a record of `input` into what the task takes: an event, a CDR leg for the merger
+/// (Asterisk calls), a record to skip, or the error kind and message of a bad record.
+fn decode_item(
+    decoder: &InputDecoder,
+    input: Input,
+    bytes: &[u8],
+) -> Result<Item, (&'static str, String)> {
+    let decoded = match (decoder, input) {
+        (InputDecoder::Asterisk(options), Input::Calls) => {
+            crate::formats::asterisk::decode_cdr(bytes, options)
+                .map(|row| Item::Leg(Box::new(row)))
+                .map_err(crate::formats::InputError::from)
+        }
+        _ => task::decode(decoder, input, bytes).map(|event| Item::Event(event.into_owned())),
+    };
+    match decoded {
+        Ok(item) => Ok(item),
+        Err(e) if e.is_skip() => Ok(Item::Skipped(e.to_string())),
+        Err(e) => Err((e.kind(), e.to_string())),
     }
 }
 

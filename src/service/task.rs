@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::legs::Legs;
 use super::routing::Routing;
 use crate::engine::{Applied, Engine, Secs};
 use crate::formats::{InputDecoder, InputError};
@@ -82,6 +83,8 @@ pub struct Task {
     pub routing: Routing,
     /// Whether the engine clock waits for the routers' release markers (`routing.gate()`).
     gated: bool,
+    /// The merger of an Asterisk calls partition (`None` for one-record-per-call formats).
+    pub legs: Option<Legs>,
 }
 
 impl Task {
@@ -101,6 +104,7 @@ impl Task {
             idle_timeout,
             routing: Routing::new(partitions),
             gated: true,
+            legs: None,
         }
     }
 

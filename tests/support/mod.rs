@@ -2,6 +2,7 @@
 //! `dozvon run` as a real process, reading outputs back with a read_committed consumer.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod asterisk;
 pub mod bitrix24;
 pub mod broker;
 pub mod browser;

@@ -103,7 +103,9 @@ impl Processor {
     /// it had been read (its offset was held back to a held call): it was applied, counted or
     /// dead-lettered in a committed batch, so only a call still held then is taken (held again).
     pub(super) fn reread_call(&mut self, partition: i32, offset: i64, item: Item) {
-        if let Item::Event(InputEvent::Call(call)) = item
+        if let Item::Leg(row) = item {
+            self.retake_leg(partition, offset, *row);
+        } else if let Item::Event(InputEvent::Call(call)) = item
             && let Some(due) = self.hold_due(&call)
             && let Some(task) = self.tasks.get_mut(&partition)
             && task.routing.was_held(due)
@@ -137,8 +139,19 @@ impl Processor {
             {
                 self.duplicate_check(partition, &check);
             }
-            if let Some(task) = self.tasks.get_mut(&partition) {
-                task.routing.released_at(clock);
+            // A router claims no release past the time its calls partition has reached (a call
+            // it has not read yet is due after that, unless it is late anyway), nor past calls
+            // still in its merger. The global clock alone would do on a broker that hides
+            // aborted transactions; on one that does not (Tansu's SQLite store) the partition's
+            // own marker can be ahead of its committed position.
+            let (now, wall) = (Instant::now(), wall_now());
+            let reached = self.tasks.get(&partition).and_then(|t| {
+                t.input_reached(super::Input::Calls, now, wall)
+                    .map(Timestamp::as_compact_seconds)
+            });
+            let floor = self.legs_floor(partition).unwrap_or(Secs::MAX);
+            if let (Some(task), Some(reached)) = (self.tasks.get_mut(&partition), reached) {
+                task.routing.released_at(clock.min(reached).min(floor));
             }
         }
         self.send_findings();
@@ -158,15 +171,19 @@ impl Processor {
         }
     }
 
-    /// Binds a released call by phone and sends it to its lead's partition; one no open lead
-    /// had the number of stays here and the engine counts it as unresolved.
+    /// Binds a released call by phone (unless it names its lead: a merged Asterisk call) and
+    /// sends it to its lead's partition; one no open lead had the number of, or whose lead no
+    /// partition holds, stays here: the engine counts it as unresolved or takes it.
     fn resolve_and_forward(&mut self, partition: i32, held: HeldCall) {
         let HeldCall { offset, mut call } = held;
         let tenant = call.tenant().to_owned();
-        let lead = self
-            .replica
-            .directory()
-            .resolve_phone(&tenant, &call.phone, call.started_at);
+        let lead = match &call.lead_id {
+            Some(lead) => Some(Arc::from(lead.as_ref())),
+            None => self
+                .replica
+                .directory()
+                .resolve_phone(&tenant, &call.phone, call.started_at),
+        };
         let owner = lead
             .as_ref()
             .and_then(|lead| self.replica.owner(&tenant, lead));
