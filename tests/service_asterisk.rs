@@ -106,10 +106,10 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
 }
 
 #[test]
-fn a_generated_dataset_as_cdr_legs_equals_replay() {
+fn a_generated_dataset_as_cdr_legs_with_aborted_transactions_equals_replay() {
     // Queue calls, failed and unanswered calls, calls without a lead id (bound by phone),
-    // records out of order and some twice, across two partitions. (`DOZVON_TEST_ABORT_EVERY=N`
-    // aborts every Nth transaction: see the closing note of issue 7 for where that stands.)
+    // records out of order and some twice, across two partitions; every third transaction
+    // aborted, so legs and merged calls are read again from held-back offsets.
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().to_str().expect("utf-8 path");
     support::dataset::generate(&[
@@ -146,11 +146,7 @@ fn a_generated_dataset_as_cdr_legs_equals_replay() {
         "exactly_once",
         &format!("max_batch = 40\n{ASTERISK_CALLS}"),
     );
-    let faults: Vec<(&str, String)> = std::env::var("DOZVON_TEST_ABORT_EVERY")
-        .map(|n| vec![(dozvon::service::ABORT_EVERY_VAR, n)])
-        .unwrap_or_default();
-    let faults: Vec<(&str, &str)> = faults.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut service = Service::start(&config, &faults);
+    let mut service = Service::start(&config, &[(dozvon::service::ABORT_EVERY_VAR, "3")]);
     let mut reader = Reader::new(&[&topics.violations, &topics.qc_reviews], 2);
     // Read until replay's counts are out (or time is up: the comparison names what differs).
     let deadline = Instant::now() + Duration::from_secs(240);
@@ -165,4 +161,8 @@ fn a_generated_dataset_as_cdr_legs_equals_replay() {
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     let log = service.log_text();
     assert_findings(&reader, &topics, &want_violations, &want_reviews, &log);
+    assert!(
+        log.matches("injected abort").count() >= 3,
+        "transactions aborted:\n{log}"
+    );
 }

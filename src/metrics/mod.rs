@@ -50,6 +50,8 @@ pub struct ServiceStats {
     pub calls_forwarded: IntCounter,
     /// Records of dozvon's own contacts and resolved-calls topics it could not read.
     pub internal_bad_records: IntCounter,
+    /// Calls waiting for phone resolution (or, Asterisk, for routing) on this instance.
+    pub calls_held: IntGauge,
     /// Every assigned partition is restored and consuming (`/readyz`).
     ready: AtomicBool,
     ready_gauge: IntGauge,
@@ -152,6 +154,14 @@ impl ServiceStats {
                 "1 when every assigned partition is restored and consuming.",
             )),
         );
+        let calls_held = register(
+            &registry,
+            valid(IntGauge::new(
+                "dozvon_calls_held",
+                "Calls held until every partition's clock has passed them (phone resolution, \
+                 Asterisk routing), on this instance's partitions.",
+            )),
+        );
         let stats = ServiceStats {
             records: INPUTS.map(|input| {
                 RecordResult::ALL.map(|result| records.with_label_values(&[input, result.as_str()]))
@@ -210,6 +220,7 @@ impl ServiceStats {
             ),
             ready: AtomicBool::new(false),
             ready_gauge,
+            calls_held,
             dead_letters: labeled(
                 &registry,
                 "dozvon_dead_letters_total",

@@ -743,6 +743,10 @@ impl Processor {
         match result {
             Ok(()) => {
                 self.stats.observe_commit(started.elapsed());
+                let held: usize = self.tasks.values().map(|t| t.routing.held()).sum();
+                self.stats
+                    .calls_held
+                    .set(i64::try_from(held).unwrap_or(i64::MAX));
                 self.outcomes.commit(&self.tasks, &self.stats);
                 ServiceStats::add(&self.stats.commits, 1);
                 self.stats.commit(&self.batch.tally);

@@ -60,6 +60,12 @@ impl Processor {
             let Some(task) = self.tasks.get_mut(&partition) else {
                 continue;
             };
+            // A restored partition's clock is where it was read up to before the restore:
+            // flushed there, the merger would emit the calls it is reading again before their
+            // other legs are back.
+            if task.routing.read_at_least().is_some() {
+                continue;
+            }
             let Some(clock) = task.input_reached(Input::Calls, now, wall) else {
                 continue;
             };
