@@ -815,6 +815,9 @@ fn exposition(n: u64) -> String {
     line("dozvon_aborts_total", 0.0);
     line("dozvon_producer_restarts_total", 0.0);
     line("dozvon_transient_errors_total", 0.0);
+    line("dozvon_calls_forwarded_total", 2.0 * n);
+    line("dozvon_internal_records_unreadable_total", 0.0);
+    line("dozvon_calls_held", 4.0);
     line("dozvon_task_restores_total", 6.0);
     line("dozvon_restored_records_total", 1000.0 + n);
     line("dozvon_restore_bytes_total", 100_000.0 + n);
