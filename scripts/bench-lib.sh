@@ -209,9 +209,9 @@ publish_dataset() {
   log "$(cat "$WORK/gen.out") (wall $(elapsed "$started" "$(now)" 1) s)"
 }
 
-# Writes a `dozvon run` configuration to $1: group $2, guarantee $3, output and changelog
-# topics named $4.violations, $4.qc-reviews, $4.dead-letter, $4.changelog (inputs bench.calls
-# and bench.leads); $5 (optional) are more lines for [processing], $6 for
+# Writes a `dozvon run` configuration to $1: group $2, guarantee $3, output and internal
+# topics named $4.violations, $4.qc-reviews, $4.dead-letter, $4.changelog, $4.contacts,
+# $4.calls-resolved (inputs bench.calls and bench.leads); $5 (optional) are more lines for [processing], $6 for
 # [kafka.consumer_properties]. The generated data is in the past, so an idle partition never
 # moves its clock to the wall clock, and every lead stays tracked (none is evicted).
 write_config() {
@@ -227,6 +227,8 @@ violations = "$4.violations"
 qc_reviews = "$4.qc-reviews"
 dead_letter = "$4.dead-letter"
 changelog = "$4.changelog"
+contacts = "$4.contacts"
+resolved = "$4.calls-resolved"
 
 [kafka.consumer_properties]
 "session.timeout.ms" = "6000"
