@@ -9,6 +9,7 @@ use super::interner::{Interner, Symbol};
 use super::lead::Secs;
 use crate::calendar::BusinessCalendar;
 use crate::config::{RulesConfig, StagesConfig};
+use crate::keyhash::Map as KeyMap;
 use crate::model::{Rule, Timestamp};
 
 /// Counters of QC outcomes (SPEC §4.7), kept per tenant.
@@ -53,7 +54,7 @@ pub struct TenantContext {
     pub interner: Interner,
     pub outcomes: QcOutcomes,
     /// Scorecards by manager symbol; rules holding `&TenantContext` update them.
-    scores: RefCell<HashMap<Symbol, ManagerScore>>,
+    scores: RefCell<KeyMap<Symbol, ManagerScore>>,
     /// Memo of `start_of_day` (a time-zone conversion), direct-mapped by day number.
     day_starts: [Cell<(i32, Secs)>; DAY_MEMO],
 }
