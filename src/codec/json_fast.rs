@@ -136,7 +136,7 @@ impl<'a> Scanner<'a> {
 
 /// High bits set in the bytes of a little-endian word that are `"`, `\` or control bytes
 /// (SWAR; exact for the lowest such byte, which is all the caller uses).
-fn string_stops(word: u64) -> u64 {
+pub(super) fn string_stops(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;

@@ -87,7 +87,7 @@ impl Timestamp {
     }
 
     /// Calls `f` with [`Timestamp::to_rfc3339`]'s text, formatted on the stack.
-    fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
+    pub(crate) fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
         let bytes = rfc3339_millis_utc(self.0);
         match std::str::from_utf8(&bytes) {
             Ok(text) => f(text),
