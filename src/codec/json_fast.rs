@@ -111,14 +111,39 @@ impl<'a> Scanner<'a> {
         u32::try_from(value).ok()
     }
 
-    /// Visits each `"key": value` of one object; `field` must consume the value.
-    fn object(&mut self, mut field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+    /// Visits each `"key": value` of one object; `field` must consume the value. `keys` are
+    /// the usual keys in their usual order, each written `"key":`: a key written exactly so
+    /// (the next expected one, or a later one when some are absent) is recognised by comparing
+    /// bytes instead of being scanned as a string; any other goes the general way.
+    fn object(
+        &mut self,
+        keys: &[&'static str],
+        mut field: impl FnMut(&'a str, &mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         self.skip_ws();
+        let mut next = 0;
         if self.peek()? != b'}' {
             loop {
-                let key = self.string()?;
-                self.eat(b':')?;
+                self.skip_ws();
+                let rest = self.text.as_bytes().get(self.pos..)?;
+                let known = keys
+                    .get(next..)?
+                    .iter()
+                    .position(|key| rest.starts_with(key.as_bytes()));
+                let key = match known {
+                    Some(skipped) => {
+                        let quoted = keys[next + skipped];
+                        next += skipped + 1;
+                        self.pos += quoted.len();
+                        quoted.get(1..quoted.len() - 2)?
+                    }
+                    None => {
+                        let key = self.string()?;
+                        self.eat(b':')?;
+                        key
+                    }
+                };
                 field(key, self)?;
                 self.skip_ws();
                 match self.peek()? {
@@ -160,6 +185,35 @@ fn disposition(text: &str) -> Option<Disposition> {
     Disposition::ALL.into_iter().find(|d| d.as_str() == text)
 }
 
+/// `CallRecord`'s keys as serde writes them (declaration order), each with its quotes and colon.
+const CALL_KEYS: [&str; 10] = [
+    "\"call_id\":",
+    "\"tenant\":",
+    "\"lead_id\":",
+    "\"phone\":",
+    "\"manager_id\":",
+    "\"direction\":",
+    "\"started_at\":",
+    "\"talk_seconds\":",
+    "\"disposition\":",
+    "\"recording_url\":",
+];
+
+/// `LeadEvent`'s keys, likewise.
+const LEAD_KEYS: [&str; 11] = [
+    "\"event_id\":",
+    "\"tenant\":",
+    "\"lead_id\":",
+    "\"occurred_at\":",
+    "\"stage\":",
+    "\"manager_id\":",
+    "\"created_at\":",
+    "\"channel\":",
+    "\"phone\":",
+    "\"email\":",
+    "\"rejection_reason\":",
+];
+
 /// A call-detail record, or `None` when serde_json must decide.
 pub(crate) fn call(bytes: &[u8]) -> Option<CallRecord<'_>> {
     let mut s = Scanner::new(bytes)?;
@@ -168,7 +222,7 @@ pub(crate) fn call(bytes: &[u8]) -> Option<CallRecord<'_>> {
     let (mut direction_, mut started_at, mut talk_seconds, mut disposition_, mut recording_url) =
         (None, None, None, None, None);
     let mut seen = 0u16;
-    s.object(|key, s| {
+    s.object(&CALL_KEYS, |key, s| {
         match key {
             "call_id" => {
                 first_time(&mut seen, 0)?;
@@ -236,7 +290,7 @@ pub(crate) fn lead(bytes: &[u8]) -> Option<LeadEvent<'_>> {
     let (mut created_at, mut channel, mut phone, mut email, mut rejection_reason) =
         (None, None, None, None, None);
     let mut seen = 0u16;
-    s.object(|key, s| {
+    s.object(&LEAD_KEYS, |key, s| {
         match key {
             "event_id" => {
                 first_time(&mut seen, 0)?;
