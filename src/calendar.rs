@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
+};
 use chrono_tz::Tz;
 
 use crate::model::Timestamp;
@@ -77,6 +79,12 @@ impl BusinessCalendar {
     /// Calendar date of `t` in the calendar's zone.
     pub fn local_date(&self, t: Timestamp) -> NaiveDate {
         t.to_datetime().with_timezone(&self.tz).date_naive()
+    }
+
+    /// [`Self::local_date`] of `t` with the zone's offset from UTC then, in seconds.
+    pub fn local_date_and_offset(&self, t: Timestamp) -> (NaiveDate, i32) {
+        let local = t.to_datetime().with_timezone(&self.tz);
+        (local.date_naive(), local.offset().fix().local_minus_utc())
     }
 
     /// Wall-clock time of `t` in the calendar's zone.

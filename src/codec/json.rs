@@ -84,12 +84,16 @@ pub fn encode_json_lead(lead: &LeadEvent<'_>) -> Result<Vec<u8>, EncodeError> {
 
 /// A violation as one compact JSON object (absent optionals omitted).
 pub fn encode_json_violation(violation: &Violation) -> Result<Vec<u8>, EncodeError> {
-    encode(violation)
+    let mut out = Vec::with_capacity(320);
+    super::json_write::violation(violation, &mut out);
+    Ok(out)
 }
 
 /// A QC review as one compact JSON object (absent optionals omitted).
 pub fn encode_json_qc_review(review: &QcReview) -> Result<Vec<u8>, EncodeError> {
-    encode(review)
+    let mut out = Vec::with_capacity(320);
+    super::json_write::qc_review(review, &mut out);
+    Ok(out)
 }
 
 /// Appends [`encode_json_violation`]'s bytes to `out` (no intermediate buffer).
@@ -97,12 +101,14 @@ pub fn encode_json_violation_into(
     violation: &Violation,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    Ok(serde_json::to_writer(out, violation)?)
+    super::json_write::violation(violation, out);
+    Ok(())
 }
 
 /// Appends [`encode_json_qc_review`]'s bytes to `out` (no intermediate buffer).
 pub fn encode_json_qc_review_into(review: &QcReview, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    Ok(serde_json::to_writer(out, review)?)
+    super::json_write::qc_review(review, out);
+    Ok(())
 }
 
 #[cfg(test)]

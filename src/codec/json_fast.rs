@@ -111,14 +111,41 @@ impl<'a> Scanner<'a> {
         u32::try_from(value).ok()
     }
 
-    /// Visits each `"key": value` of one object; `field` must consume the value.
-    fn object(&mut self, mut field: impl FnMut(&'a str, &mut Self) -> Option<()>) -> Option<()> {
+    /// Visits each `"key": value` of one object, telling `field` the key's position in `keys`
+    /// (an unknown key ends the scan: serde_json decides); `field` must consume the value.
+    /// `keys` are in their usual order, each written `"key":`: a key written exactly so (the
+    /// next expected one, or a later one when some are absent) is recognised by comparing bytes
+    /// instead of being scanned as a string; any other goes the general way.
+    fn object(
+        &mut self,
+        keys: &[&'static str],
+        mut field: impl FnMut(usize, &mut Self) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         self.skip_ws();
+        let mut next = 0;
         if self.peek()? != b'}' {
             loop {
-                let key = self.string()?;
-                self.eat(b':')?;
+                self.skip_ws();
+                let rest = self.text.as_bytes().get(self.pos..)?;
+                let known = keys
+                    .get(next..)?
+                    .iter()
+                    .position(|key| starts_with_key(rest, key));
+                let key = match known {
+                    Some(skipped) => {
+                        let index = next + skipped;
+                        next = index + 1;
+                        self.pos += keys[index].len();
+                        index
+                    }
+                    None => {
+                        let key = self.string()?;
+                        self.eat(b':')?;
+                        keys.iter()
+                            .position(|quoted| quoted.get(1..quoted.len() - 2) == Some(key))?
+                    }
+                };
                 field(key, self)?;
                 self.skip_ws();
                 match self.peek()? {
@@ -136,7 +163,7 @@ impl<'a> Scanner<'a> {
 
 /// High bits set in the bytes of a little-endian word that are `"`, `\` or control bytes
 /// (SWAR; exact for the lowest such byte, which is all the caller uses).
-fn string_stops(word: u64) -> u64 {
+pub(super) fn string_stops(word: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
@@ -144,6 +171,21 @@ fn string_stops(word: u64) -> u64 {
     let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
     let control = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
     quote | backslash | control
+}
+
+/// `rest` begins with `key` (at least 8 bytes long: the first 8 compared as one word).
+fn starts_with_key(rest: &[u8], key: &str) -> bool {
+    let key = key.as_bytes();
+    let word = |bytes: &[u8]| -> Option<u64> {
+        Some(u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?))
+    };
+    match (word(rest), word(key)) {
+        (Some(a), Some(b)) if a == b => match (rest.get(8..key.len()), key.get(8..)) {
+            (Some(tail), Some(want)) => tail.iter().zip(want).all(|(a, b)| a == b),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Sets bit `bit` of `seen`; `None` when it was set already (a duplicate key).
@@ -160,6 +202,35 @@ fn disposition(text: &str) -> Option<Disposition> {
     Disposition::ALL.into_iter().find(|d| d.as_str() == text)
 }
 
+/// `CallRecord`'s keys as serde writes them (declaration order), each with its quotes and colon.
+const CALL_KEYS: [&str; 10] = [
+    "\"call_id\":",
+    "\"tenant\":",
+    "\"lead_id\":",
+    "\"phone\":",
+    "\"manager_id\":",
+    "\"direction\":",
+    "\"started_at\":",
+    "\"talk_seconds\":",
+    "\"disposition\":",
+    "\"recording_url\":",
+];
+
+/// `LeadEvent`'s keys, likewise.
+const LEAD_KEYS: [&str; 11] = [
+    "\"event_id\":",
+    "\"tenant\":",
+    "\"lead_id\":",
+    "\"occurred_at\":",
+    "\"stage\":",
+    "\"manager_id\":",
+    "\"created_at\":",
+    "\"channel\":",
+    "\"phone\":",
+    "\"email\":",
+    "\"rejection_reason\":",
+];
+
 /// A call-detail record, or `None` when serde_json must decide.
 pub(crate) fn call(bytes: &[u8]) -> Option<CallRecord<'_>> {
     let mut s = Scanner::new(bytes)?;
@@ -168,45 +239,45 @@ pub(crate) fn call(bytes: &[u8]) -> Option<CallRecord<'_>> {
     let (mut direction_, mut started_at, mut talk_seconds, mut disposition_, mut recording_url) =
         (None, None, None, None, None);
     let mut seen = 0u16;
-    s.object(|key, s| {
+    s.object(&CALL_KEYS, |key, s| {
         match key {
-            "call_id" => {
+            0 => {
                 first_time(&mut seen, 0)?;
                 call_id = Some(s.string()?);
             }
-            "tenant" => {
+            1 => {
                 first_time(&mut seen, 1)?;
                 tenant = s.opt_string()?;
             }
-            "lead_id" => {
+            2 => {
                 first_time(&mut seen, 2)?;
                 lead_id = s.opt_string()?;
             }
-            "phone" => {
+            3 => {
                 first_time(&mut seen, 3)?;
                 phone = Some(s.string()?);
             }
-            "manager_id" => {
+            4 => {
                 first_time(&mut seen, 4)?;
                 manager_id = s.opt_string()?;
             }
-            "direction" => {
+            5 => {
                 first_time(&mut seen, 5)?;
                 direction_ = Some(direction(s.string()?)?);
             }
-            "started_at" => {
+            6 => {
                 first_time(&mut seen, 6)?;
                 started_at = Some(s.timestamp()?);
             }
-            "talk_seconds" => {
+            7 => {
                 first_time(&mut seen, 7)?;
                 talk_seconds = Some(s.u32()?);
             }
-            "disposition" => {
+            8 => {
                 first_time(&mut seen, 8)?;
                 disposition_ = Some(disposition(s.string()?)?);
             }
-            "recording_url" => {
+            9 => {
                 first_time(&mut seen, 9)?;
                 recording_url = s.opt_string()?;
             }
@@ -236,49 +307,49 @@ pub(crate) fn lead(bytes: &[u8]) -> Option<LeadEvent<'_>> {
     let (mut created_at, mut channel, mut phone, mut email, mut rejection_reason) =
         (None, None, None, None, None);
     let mut seen = 0u16;
-    s.object(|key, s| {
+    s.object(&LEAD_KEYS, |key, s| {
         match key {
-            "event_id" => {
+            0 => {
                 first_time(&mut seen, 0)?;
                 event_id = Some(s.string()?);
             }
-            "tenant" => {
+            1 => {
                 first_time(&mut seen, 1)?;
                 tenant = s.opt_string()?;
             }
-            "lead_id" => {
+            2 => {
                 first_time(&mut seen, 2)?;
                 lead_id = Some(s.string()?);
             }
-            "occurred_at" => {
+            3 => {
                 first_time(&mut seen, 3)?;
                 occurred_at = Some(s.timestamp()?);
             }
-            "stage" => {
+            4 => {
                 first_time(&mut seen, 4)?;
                 stage = Some(s.string()?);
             }
-            "manager_id" => {
+            5 => {
                 first_time(&mut seen, 5)?;
                 manager_id = s.opt_string()?;
             }
-            "created_at" => {
+            6 => {
                 first_time(&mut seen, 6)?;
                 created_at = s.opt_timestamp()?;
             }
-            "channel" => {
+            7 => {
                 first_time(&mut seen, 7)?;
                 channel = s.opt_string()?;
             }
-            "phone" => {
+            8 => {
                 first_time(&mut seen, 8)?;
                 phone = s.opt_string()?;
             }
-            "email" => {
+            9 => {
                 first_time(&mut seen, 9)?;
                 email = s.opt_string()?;
             }
-            "rejection_reason" => {
+            10 => {
                 first_time(&mut seen, 10)?;
                 rejection_reason = s.opt_string()?;
             }

@@ -80,6 +80,25 @@ fn edge_cases_defer_or_agree() {
     }
 }
 
+#[test]
+fn keys_out_of_the_usual_order_or_spaced_still_decode_alike() {
+    // Usual order (recognised by bytes), reversed (scanned), and mixed with spaces and a key
+    // repeated after the expected ones were passed (a duplicate: serde_json decides).
+    let usual = r#"{"call_id":"c","lead_id":"L","phone":"p","direction":"inbound","started_at":"2026-03-02T10:00:00Z","talk_seconds":1,"disposition":"answered"}"#;
+    let reversed = r#"{"disposition":"answered","talk_seconds":1,"started_at":"2026-03-02T10:00:00Z","direction":"inbound","phone":"p","lead_id":"L","call_id":"c"}"#;
+    let spaced = r#"{"call_id" :"c","lead_id":"L", "phone":"p","direction":"inbound","started_at":"2026-03-02T10:00:00Z","talk_seconds":1,"disposition":"answered"}"#;
+    let repeated = r#"{"call_id":"c","lead_id":"L","phone":"p","direction":"inbound","started_at":"2026-03-02T10:00:00Z","talk_seconds":1,"disposition":"answered","lead_id":"M"}"#;
+    let want = json_fast::call(usual.as_bytes());
+    assert!(want.is_some());
+    for case in [reversed, spaced] {
+        assert_eq!(json_fast::call(case.as_bytes()), want, "{case}");
+    }
+    assert_eq!(json_fast::call(repeated.as_bytes()), None);
+    for case in [usual, reversed, spaced, repeated] {
+        agrees(case.as_bytes()).unwrap();
+    }
+}
+
 /// Pieces that JSON objects of both record kinds are built from, good and bad.
 fn token() -> impl Strategy<Value = String> {
     let keys = prop::sample::select(vec![

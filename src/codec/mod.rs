@@ -1,8 +1,8 @@
 //! JSON and Avro (Confluent, single-object, container files) codecs with format auto-detection.
 //
 // Layout: `schema` (embedded schemas, fingerprints), `json` (+ `json_fast`, a single-pass
-// scanner for the common input shape), `avro` + `avro_value` (explicit record <->
-// `apache_avro::types::Value` mappings), `framing` (wire headers, schema resolver hook),
+// scanner for the common input shape, and `json_write`, the findings' hand-written encoder),
+// `avro` + `avro_value` (explicit record <-> `apache_avro::types::Value` mappings), `framing` (wire headers, schema resolver hook),
 // `container` (object container files), `error`.
 
 mod avro;
@@ -16,6 +16,7 @@ mod json;
 mod json_fast;
 #[cfg(test)]
 mod json_fast_tests;
+mod json_write;
 pub(crate) mod schema;
 
 pub use container::{

@@ -9,7 +9,7 @@ use hashbrown::hash_map::EntryRef;
 use crate::keyhash::{Map as HashMap, Set as HashSet};
 
 use super::entry::{ContactEntry, Mark, ValueChange, add_value};
-use super::normalize::{emails_in, normalize_phone, phones_in};
+use super::normalize::{emails_in, parse_phone, parsed_phones_in};
 use crate::engine::{ContactUpdate, LeadContact, Secs};
 use crate::model::{MatchedOn, Timestamp};
 
@@ -120,15 +120,16 @@ impl ContactDirectory {
     /// phone and were open (existing, not rejected or converted) at `at`, the one with the latest
     /// activity at or before `at`; ties go to the smallest lead id.
     pub fn resolve_phone(&self, tenant: &str, phone: &str, at: Timestamp) -> Option<Arc<str>> {
-        let phone = normalize_phone(phone)?;
+        let phone = parse_phone(phone)?;
+        let phone = phone.as_str();
         let contacts = self.tenant(tenant)?;
         let t = contacts.as_of(at.as_compact_seconds());
         contacts
             .by_phone
-            .get(phone.as_str())?
+            .get(phone)?
             .iter()
             .filter_map(|id| contacts.leads.get(id))
-            .filter(|entry| entry.has_phone_at(&phone, t) && entry.open_at(t))
+            .filter(|entry| entry.has_phone_at(phone, t) && entry.open_at(t))
             .max_by(|a, b| {
                 (a.activity_at(t), Reverse(&a.lead_id))
                     .cmp(&(b.activity_at(t), Reverse(&b.lead_id)))
@@ -263,13 +264,14 @@ impl TenantContacts {
         };
         let entry = lead_entry(&mut self.leads, &lead.lead_id);
         let first = entry.add_event(mark, lead.created, watermark);
-        for phone in lead.phone.as_deref().into_iter().flat_map(phones_in) {
-            let change = add_value(&mut entry.phones, &phone, lead.at, watermark);
-            reindex(&mut self.by_phone, &entry.lead_id, change);
+        for phone in lead.phone.as_deref().into_iter().flat_map(parsed_phones_in) {
+            let phone = phone.as_str();
+            let change = add_value(&mut entry.phones, phone, lead.at, watermark);
+            reindex(&mut self.by_phone, &entry.lead_id, phone, change);
         }
         for email in lead.email.as_deref().into_iter().flat_map(emails_in) {
             let change = add_value(&mut entry.emails, &email, lead.at, watermark);
-            reindex(&mut self.by_email, &entry.lead_id, change);
+            reindex(&mut self.by_email, &entry.lead_id, &email, change);
         }
         if first {
             Effect::FirstEvent(lead.at)
@@ -306,10 +308,18 @@ fn lead_entry<'m>(
     }
 }
 
-/// Lists a value newly on the lead in `index`, and unlists the one it displaced.
-fn reindex(index: &mut HashMap<Box<str>, Vec<Arc<str>>>, lead_id: &Arc<str>, change: ValueChange) {
-    if let Some(added) = change.added {
-        index.entry(added).or_default().push(Arc::clone(lead_id));
+/// Lists `value` in `index` when it is newly on the lead, and unlists the one it displaced.
+fn reindex(
+    index: &mut HashMap<Box<str>, Vec<Arc<str>>>,
+    lead_id: &Arc<str>,
+    value: &str,
+    change: ValueChange,
+) {
+    if change.added {
+        index
+            .entry_ref(value)
+            .or_default()
+            .push(Arc::clone(lead_id));
     }
     if let Some(dropped) = change.dropped {
         unindex(index, &dropped, lead_id);

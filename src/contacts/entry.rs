@@ -42,7 +42,7 @@ impl Mark {
 /// What a contact list did with a reported value: newly listed, and a value dropped for it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct ValueChange {
-    pub added: Option<Box<str>>,
+    pub added: bool,
     pub dropped: Option<Box<str>>,
 }
 
@@ -269,7 +269,7 @@ pub fn add_value(
     });
     if values.len() <= MAX_VALUES {
         return ValueChange {
-            added: Some(value.into()),
+            added: true,
             dropped: None,
         };
     }
@@ -283,7 +283,7 @@ pub fn add_value(
         ValueChange::default()
     } else {
         ValueChange {
-            added: Some(value.into()),
+            added: true,
             dropped: Some(dropped),
         }
     }

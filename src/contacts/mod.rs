@@ -16,6 +16,7 @@ mod tests_duplicates;
 pub use directory::{ContactDirectory, Duplicate, Effect};
 pub use entry::{ContactEntry, ContactValue, MAX_VALUES, Mark};
 pub use normalize::{
-    MAX_PHONE_DIGITS, MIN_PHONE_DIGITS, emails_in, normalize_email, normalize_phone, phones_in,
+    MAX_PHONE_DIGITS, MIN_PHONE_DIGITS, Phone, emails_in, normalize_email, normalize_phone,
+    parse_phone, phones_in,
 };
 pub use resolver::{ContactStats, Due, Resolver, duplicate_review};

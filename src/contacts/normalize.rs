@@ -24,34 +24,70 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '‐' | '‑' | '–' | '—' | '(' | ')' | '.' | '/')
 }
 
+/// Digits read before a number is known to be too long: [`MAX_PHONE_DIGITS`] plus the longest
+/// prefix dropped (`810`).
+const MAX_RAW_DIGITS: usize = MAX_PHONE_DIGITS + 3;
+
+/// A normalised phone number held on the stack (at most [`MAX_PHONE_DIGITS`] ASCII digits), so
+/// checking or looking up a phone allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Phone {
+    digits: [u8; MAX_PHONE_DIGITS],
+    len: u8,
+}
+
+impl Phone {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits are ever stored, so this never falls back.
+        std::str::from_utf8(&self.digits[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
 /// The normalised form of one phone number (digits only, Russian numbers as `7XXXXXXXXXX`),
 /// or `None` when the text holds no usable number.
 pub fn normalize_phone(raw: &str) -> Option<String> {
+    parse_phone(raw).map(|phone| phone.as_str().to_owned())
+}
+
+/// [`normalize_phone`] without allocating.
+pub fn parse_phone(raw: &str) -> Option<Phone> {
     let start = raw.find(|c: char| c.is_ascii_digit())?;
-    let mut digits = String::with_capacity(16);
+    let mut raw_digits = [0u8; MAX_RAW_DIGITS];
+    let mut count = 0;
     for c in raw[start..].chars() {
         if c.is_ascii_digit() {
-            digits.push(c);
+            // More digits than any prefix rule can bring down to MAX_PHONE_DIGITS: no number.
+            *raw_digits.get_mut(count)? = c as u8;
+            count += 1;
         } else if !is_separator(c) {
             break;
         }
     }
-    let mut number = digits.as_str();
-    if let Some(rest) = number.strip_prefix("00") {
+    let mut number = &raw_digits[..count];
+    if let Some(rest) = number.strip_prefix(b"00") {
         number = rest;
     } else if number.len() > 11
-        && let Some(rest) = number.strip_prefix("810")
+        && let Some(rest) = number.strip_prefix(b"810")
     {
         number = rest;
     }
-    let number = match (number.len(), number.as_bytes().first()) {
-        (11, Some(b'8')) => format!("7{}", &number[1..]),
-        (10, Some(b'3' | b'4' | b'8' | b'9')) => format!("7{number}"),
-        _ => number.to_owned(),
+    let mut phone = Phone {
+        digits: [0; MAX_PHONE_DIGITS],
+        len: 0,
     };
-    (MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS)
-        .contains(&number.len())
-        .then_some(number)
+    let (prefix, body): (&[u8], &[u8]) = match (number.len(), number.first()) {
+        (11, Some(b'8')) => (b"7", &number[1..]),
+        (10, Some(b'3' | b'4' | b'8' | b'9')) => (b"7", number),
+        _ => (b"", number),
+    };
+    let len = prefix.len() + body.len();
+    if !(MIN_PHONE_DIGITS..=MAX_PHONE_DIGITS).contains(&len) {
+        return None;
+    }
+    phone.digits[..prefix.len()].copy_from_slice(prefix);
+    phone.digits[prefix.len()..len].copy_from_slice(body);
+    phone.len = u8::try_from(len).ok()?;
+    Some(phone)
 }
 
 /// The normalised form of one e-mail address, or `None` when the text is not one.
@@ -81,6 +117,11 @@ pub fn normalize_email(raw: &str) -> Option<String> {
 /// Every phone in a contact field (several may be listed, separated by `,` or `;`).
 pub fn phones_in(field: &str) -> impl Iterator<Item = String> + '_ {
     field.split([',', ';']).filter_map(normalize_phone)
+}
+
+/// [`phones_in`] without allocating.
+pub fn parsed_phones_in(field: &str) -> impl Iterator<Item = Phone> + '_ {
+    field.split([',', ';']).filter_map(parse_phone)
 }
 
 /// Every e-mail address in a contact field (separated by `,`, `;` or whitespace).
@@ -161,6 +202,26 @@ mod tests {
         assert_eq!(phone("anonymous"), None);
         assert_eq!(phone(""), None);
         assert_eq!(phone("1234567890123456"), None, "longer than E.164");
+    }
+
+    #[test]
+    fn too_many_digits_is_no_number_whatever_the_prefix() {
+        // 18 digits: 00 + 16, or 810 + 15 (kept), or 810 + 16 (too long).
+        assert_eq!(phone("00 1234567890123456"), None);
+        assert_eq!(
+            phone("810 123456789012345").as_deref(),
+            Some("123456789012345")
+        );
+        assert_eq!(phone("810 1234567890123456"), None);
+        assert_eq!(
+            phone("1234567890123456789012"),
+            None,
+            "past the digit buffer"
+        );
+        assert_eq!(
+            parse_phone("8 (916) 123-45-67").map(|p| p.as_str().to_owned()),
+            normalize_phone("8 (916) 123-45-67")
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use super::directory::{ContactDirectory, Duplicate, Effect};
-use super::normalize::normalize_phone;
+use super::normalize::parse_phone;
 use crate::config::Config;
 use crate::engine::{ContactUpdate, Secs, duplicate_lead_review_id};
 use crate::model::{CallRecord, QcKind, QcReview, Timestamp};
@@ -122,7 +122,7 @@ impl Resolver {
         if call.lead_id.is_some() {
             return Some(call);
         }
-        if normalize_phone(&call.phone).is_none() {
+        if parse_phone(&call.phone).is_none() {
             self.stats.unresolved_calls += 1;
             return Some(call);
         }

@@ -9,6 +9,7 @@ use super::interner::{Interner, Symbol};
 use super::lead::Secs;
 use crate::calendar::BusinessCalendar;
 use crate::config::{RulesConfig, StagesConfig};
+use crate::keyhash::Map as KeyMap;
 use crate::model::{Rule, Timestamp};
 
 /// Counters of QC outcomes (SPEC §4.7), kept per tenant.
@@ -53,12 +54,17 @@ pub struct TenantContext {
     pub interner: Interner,
     pub outcomes: QcOutcomes,
     /// Scorecards by manager symbol; rules holding `&TenantContext` update them.
-    scores: RefCell<HashMap<Symbol, ManagerScore>>,
+    scores: RefCell<KeyMap<Symbol, ManagerScore>>,
     /// Memo of `start_of_day` (a time-zone conversion), direct-mapped by day number.
     day_starts: [Cell<(i32, Secs)>; DAY_MEMO],
+    /// Memo of `local_date`, direct-mapped by UTC hour: (hour, its local date), for hours
+    /// wholly in one local date at one UTC offset.
+    hour_dates: [Cell<(Secs, NaiveDate)>; HOUR_MEMO],
 }
 
 const DAY_MEMO: usize = 64;
+/// Hours remembered by `local_date` (16 days' worth).
+const HOUR_MEMO: usize = 384;
 
 fn secs_of(duration: std::time::Duration) -> Secs {
     u32::try_from(duration.as_secs()).unwrap_or(u32::MAX)
@@ -85,6 +91,7 @@ impl TenantContext {
             outcomes: QcOutcomes::default(),
             scores: RefCell::default(),
             day_starts: std::array::from_fn(|_| Cell::new((i32::MIN, 0))),
+            hour_dates: std::array::from_fn(|_| Cell::new((Secs::MAX, NaiveDate::MIN))),
         }
     }
 
@@ -92,8 +99,26 @@ impl TenantContext {
         Timestamp::from_compact_seconds(at)
     }
 
+    /// The local date of `at` (memoised by UTC hour: a time-zone conversion per hour seen).
     pub fn local_date(&self, at: Secs) -> NaiveDate {
-        self.calendar.local_date(Self::ts(at))
+        let hour = at / 3600;
+        let entry = &self.hour_dates[hour as usize % HOUR_MEMO];
+        let (cached_hour, day) = entry.get();
+        if cached_hour == hour {
+            return day;
+        }
+        let first = self.calendar.local_date_and_offset(Self::ts(hour * 3600));
+        let last = self
+            .calendar
+            .local_date_and_offset(Self::ts((hour * 3600).saturating_add(3599)));
+        // An hour that starts and ends on one date at one offset (no offset change within
+        // it) has that date throughout; any other (local midnight inside it) is not memoised.
+        if first == last {
+            entry.set((hour, first.0));
+            first.0
+        } else {
+            self.calendar.local_date(Self::ts(at))
+        }
     }
 
     /// The local midnight starting `day` (memoised: a pure function of the day).
@@ -120,7 +145,7 @@ impl TenantContext {
     /// Business day 1 of an episode starting at `start` (SPEC §3: the cutoff is inclusive).
     pub fn day_one(&self, start: Secs) -> NaiveDate {
         let ts = Self::ts(start);
-        let day = self.calendar.local_date(ts);
+        let day = self.local_date(start);
         if self.calendar.is_business_day(day)
             && self.calendar.local_time(ts) <= self.rules.day1_cutoff
         {
@@ -181,5 +206,87 @@ impl TenantContext {
 
     pub fn name_of(&self, symbol: Symbol) -> Option<String> {
         self.interner.resolve_owned(symbol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::NaiveTime;
+    use chrono_tz::Tz;
+
+    use super::*;
+    use crate::config::{RulesConfig, StagesConfig};
+
+    fn context(tz: Tz) -> TenantContext {
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN);
+        let six = NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN);
+        let calendar = BusinessCalendar::new(tz, [true; 7], nine, six, BTreeSet::new())
+            .expect("a valid calendar");
+        let day = std::time::Duration::from_secs(86_400);
+        TenantContext::new(
+            "t",
+            calendar,
+            RulesConfig::default(),
+            StagesConfig::default(),
+            day,
+            day,
+        )
+    }
+
+    /// Every 7 minutes over days with offset changes (DST both ways; Santiago's and Cairo's
+    /// changes at local midnight; Lord Howe's half-hour ones; Kolkata's midnight inside a UTC
+    /// hour), forwards, backwards and jumping between days: the memo
+    /// always answers what the calendar does.
+    #[test]
+    fn memoised_local_dates_match_the_calendar_across_offset_changes() {
+        let zones = [
+            chrono_tz::Europe::Moscow,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+            chrono_tz::America::Santiago,
+            chrono_tz::Africa::Cairo,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kolkata,
+        ];
+        // 2026-03-25 .. 2026-04-10 and 2026-10-20 .. 2026-11-05 (UTC), as compact seconds.
+        let spans = [
+            (
+                Timestamp::parse_rfc3339("2026-03-25T00:00:00Z"),
+                Timestamp::parse_rfc3339("2026-04-10T00:00:00Z"),
+            ),
+            (
+                Timestamp::parse_rfc3339("2026-08-30T00:00:00Z"),
+                Timestamp::parse_rfc3339("2026-09-15T00:00:00Z"),
+            ),
+            (
+                Timestamp::parse_rfc3339("2026-10-20T00:00:00Z"),
+                Timestamp::parse_rfc3339("2026-11-05T00:00:00Z"),
+            ),
+        ];
+        for tz in zones {
+            let ctx = context(tz);
+            for (from, to) in &spans {
+                let (Ok(from), Ok(to)) = (from, to) else {
+                    panic!("test times parse");
+                };
+                let (from, to) = (from.as_compact_seconds(), to.as_compact_seconds());
+                let times: Vec<Secs> = (from..to).step_by(420).collect();
+                let jumping = times
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| times[(i * 7919) % times.len()]);
+                for at in times
+                    .iter()
+                    .copied()
+                    .chain(times.iter().rev().copied())
+                    .chain(jumping)
+                {
+                    let want = ctx.calendar.local_date(TenantContext::ts(at));
+                    assert_eq!(ctx.local_date(at), want, "{tz} at {at}");
+                }
+            }
+        }
     }
 }

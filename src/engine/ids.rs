@@ -112,11 +112,12 @@ impl IdInput {
             &self.heap[..]
         };
         let hash = xxh3_128(input);
-        let mut id = String::with_capacity(32);
-        for shift in (0..32).rev() {
-            id.push(char::from(HEX[((hash >> (shift * 4)) & 0xf) as usize]));
+        let mut hex = [0u8; 32];
+        for (digit, shift) in hex.iter_mut().zip((0..32).rev()) {
+            *digit = HEX[((hash >> (shift * 4)) & 0xf) as usize];
         }
-        id
+        // Hex digits only: always valid UTF-8, so the fallback is never taken.
+        std::str::from_utf8(&hex).unwrap_or_default().to_owned()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Interning of small, repeated strings (manager, stage and channel ids) into `u32` symbols.
 
-use std::collections::HashMap;
+use crate::keyhash::Map as HashMap;
 
 /// A symbol for an interned string; [`Symbol::NONE`] stands for "absent".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -17,7 +17,7 @@ impl Symbol {
     }
 }
 
-/// Strings are stored once; lookups by text and by symbol are O(1).
+/// Strings are stored once; lookups by text (one xxh3 pass, `keyhash`) and by symbol are O(1).
 #[derive(Debug, Default)]
 pub struct Interner {
     by_text: HashMap<Box<str>, Symbol>,

@@ -86,8 +86,13 @@ impl Timestamp {
         self.with_rfc3339(str::to_owned)
     }
 
+    /// [`Timestamp::to_rfc3339`]'s bytes (ASCII digits and punctuation), formatted on the stack.
+    pub(crate) fn rfc3339_bytes(self) -> [u8; 24] {
+        rfc3339_millis_utc(self.0)
+    }
+
     /// Calls `f` with [`Timestamp::to_rfc3339`]'s text, formatted on the stack.
-    fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
+    pub(crate) fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
         let bytes = rfc3339_millis_utc(self.0);
         match std::str::from_utf8(&bytes) {
             Ok(text) => f(text),

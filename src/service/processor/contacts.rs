@@ -10,7 +10,7 @@ use super::{Item, Processor, Timestamp, wall_now};
 use crate::changelog::{ContactKey, Marker, decode_contact_key, decode_marker};
 use crate::changelog::{encode_entry, encode_marker, entry_key, marker_key};
 use crate::codec::{Encoding, decode_call, encode_call};
-use crate::contacts::{Effect, duplicate_review, normalize_phone};
+use crate::contacts::{Effect, duplicate_review, parse_phone};
 use crate::engine::{Applied, Secs};
 use crate::metrics::{RecordResult, ServiceStats};
 use crate::model::{CallRecord, Finding, InputEvent};
@@ -88,7 +88,7 @@ impl Processor {
     /// When a call is released if it is held: its time plus its tenant's allowed lateness;
     /// `None` for a call that is not held (it has a `lead_id`, or its phone is no number).
     fn hold_due(&self, call: &CallRecord<'_>) -> Option<Secs> {
-        if call.lead_id.is_some() || normalize_phone(&call.phone).is_none() {
+        if call.lead_id.is_some() || parse_phone(&call.phone).is_none() {
             return None;
         }
         let lateness = self.lateness(call.tenant());
