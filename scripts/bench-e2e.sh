@@ -23,10 +23,7 @@
 # the process and of the broker over wall_s, CPU seconds per million events, peak RSS, leads
 # tracked and peak RSS bytes per tracked lead (dozvon only).
 #
-# TODO (issue 6, item 1c, not done yet): latency at fixed offered loads (e.g. 5k, 20k, 50k
-# events/s with `dozvon gen --rate`): time from an event's produce to the finding it causes
-# becoming visible to a read_committed consumer, p50/p99/max. This runner measures drain
-# throughput only.
+# Latency at fixed offered loads (item 1c) is scripts/bench-latency.sh.
 #
 # Environment (all optional):
 #   DOZVON           the dozvon binary (default $CARGO_TARGET_DIR/release/dozvon, else

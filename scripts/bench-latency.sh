@@ -13,7 +13,9 @@
 #    that dozvon reports on arrival as a call_listen QC review, timed from just before its
 #    produce call to its review reaching a read_committed consumer; then stops the traffic;
 # 4. prints, per load, the events/s dozvon committed during the probe window (below L when it
-#    cannot keep up), the probes seen and the latency p50 / p90 / p99 / max in ms.
+#    cannot keep up), the probes seen and the latency p50 / p90 / p99 / max in ms; the work
+#    directory keeps every log and dozvon's /metrics after each load (metrics-L.txt: commit
+#    duration and dozvon's own finding-latency histograms, cumulative).
 #
 # Environment (all optional):
 #   DOZVON      the dozvon binary (default $CARGO_TARGET_DIR/release/dozvon, else
@@ -22,6 +24,8 @@
 #               `cargo build --release --example latency`)
 #   GUARANTEE   exactly_once (default) or at_least_once
 #   PROCESSING  TOML lines added to [processing], e.g. PROCESSING='commit_interval = "50ms"'
+#   CONSUMER_PROPERTIES, PRODUCER_PROPERTIES  TOML lines added to [kafka.consumer_properties]
+#               / [kafka.producer_properties], e.g. PRODUCER_PROPERTIES='"linger.ms" = "1"'
 #   PROBES_PER_S  probe calls per second (default 20)
 #   BROKERS     an existing Kafka to use instead of starting Tansu (bench.calls, bench.leads
 #               and the bench.latency.* topics must not exist yet)
@@ -84,7 +88,8 @@ publish_dataset 20 1 5 "$PARTITIONS"
 
 config=$WORK/latency.toml
 run_log=$WORK/latency.log
-write_config "$config" bench-latency "$GUARANTEE" bench.latency "${PROCESSING:-}" ""
+write_config "$config" bench-latency "$GUARANTEE" bench.latency "${PROCESSING:-}" \
+  "${CONSUMER_PROPERTIES:-}" "${PRODUCER_PROPERTIES:-}"
 start_service "$config" "$run_log"
 address=$(wait_http "$run_log")
 wait_input_records "$address" "$PUBLISHED" 120 "$run_log" 0.2
@@ -122,6 +127,7 @@ for load in $LOADS; do
   after=$(metric_sum "$address" dozvon_input_records_total)
   window=$(elapsed "$started" "$(now)")
   load_now=$(load1)
+  curl -sf --max-time 5 "http://$address/metrics" >"$WORK/metrics-$load.txt" || true
   stop_traffic
   line=$(cat "$WORK/probe-$load.out")
   log "  $line"

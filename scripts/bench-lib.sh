@@ -211,8 +211,8 @@ publish_dataset() {
 
 # Writes a `dozvon run` configuration to $1: group $2, guarantee $3, output and internal
 # topics named $4.violations, $4.qc-reviews, $4.dead-letter, $4.changelog, $4.contacts,
-# $4.calls-resolved (inputs bench.calls and bench.leads); $5 (optional) are more lines for [processing], $6 for
-# [kafka.consumer_properties]. The generated data is in the past, so an idle partition never
+# $4.calls-resolved (inputs bench.calls and bench.leads); $5 (optional) are more lines for
+# [processing], $6 for [kafka.consumer_properties], $7 for [kafka.producer_properties]. The generated data is in the past, so an idle partition never
 # moves its clock to the wall clock, and every lead stays tracked (none is evicted).
 write_config() {
   cat >"$1" <<EOF
@@ -234,6 +234,9 @@ resolved = "$4.calls-resolved"
 "session.timeout.ms" = "6000"
 "fetch.wait.max.ms" = "5"
 ${6:-}
+
+[kafka.producer_properties]
+${7:-}
 
 [http]
 listen = "127.0.0.1:0"

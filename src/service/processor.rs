@@ -22,7 +22,7 @@ mod contacts;
 
 use contacts::{Origin, result_of};
 
-use super::delivery::DeliveryContext;
+use super::delivery::{DeliveryContext, await_delivery};
 use super::faults::Faults;
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
@@ -798,15 +798,25 @@ impl Processor {
         let group = consumer
             .group_metadata()
             .ok_or_else(|| Failure::rewind("the consumer has no group metadata"))?;
+        let started = Instant::now();
         retry(&self.stats, || {
             self.producer
                 .send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
         })
         .map_err(|e| Failure::from_error("send offsets to transaction", &e))?;
+        let offsets_sent = started.elapsed();
+        // commit_transaction flushes too, but slowly (see `await_delivery`).
+        await_delivery(&self.producer, CALL_TIMEOUT)
+            .map_err(|e| Failure::from_error("flush before the commit", &e))?;
         retry(&self.stats, || {
             self.producer.commit_transaction(CALL_TIMEOUT)
         })
         .map_err(|e| Failure::from_error("commit transaction", &e))?;
+        tracing::debug!(
+            send_offsets_ms = offsets_sent.as_secs_f64() * 1e3,
+            commit_ms = (started.elapsed() - offsets_sent).as_secs_f64() * 1e3,
+            "transaction committed"
+        );
         Ok(())
     }
 
@@ -835,8 +845,7 @@ impl Processor {
     /// Waits until every record sent so far is acknowledged; any not delivered fails the batch.
     fn flush_delivered(&mut self, what: &str) -> Result<(), Failure> {
         let failed_before = self.producer.context().failures();
-        self.producer
-            .flush(CALL_TIMEOUT)
+        await_delivery(&self.producer, CALL_TIMEOUT)
             .map_err(|e| Failure::from_error("flush", &e))?;
         let failed = self.producer.context().failures() - failed_before;
         if failed > 0 {
