@@ -250,19 +250,7 @@ fn a_generated_dataset_from_cdr_rows_gives_the_same_findings() {
     // records delivered up to 5 minutes out of order and some twice (the generator's defaults).
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().to_str().expect("utf-8 path");
-    let args = [
-        "gen",
-        "--seed",
-        "11",
-        "--days",
-        "5",
-        "--managers",
-        "5",
-        "--leads-per-day",
-        "25",
-        "--out",
-        out,
-    ];
+    let args = [&["gen"][..], &asterisk::GENERATED[..], &["--out", out]].concat();
     let args: Vec<&std::ffi::OsStr> = args.iter().map(|arg| arg.as_ref()).collect();
     let generated = dozvon(&args);
     assert!(generated.status.success(), "{generated:?}");

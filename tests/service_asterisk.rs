@@ -10,19 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::asterisk;
 use support::compare::assert_findings;
-use support::dataset::{UNTIL, fixture};
+use support::dataset::{UNTIL, fixture, read_ndjson};
 use support::{Reader, Service, Topics, create_topics, produce};
 
 const ASTERISK_CALLS: &str = "[kafka.format]\ncalls = \"asterisk\"\n";
-
-fn lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .expect("fixture")
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).expect("json line"))
-        .collect()
-}
 
 /// `records` keyed by `field` (`linkedid` for CDR rows, `lead_id` for lead events).
 fn keyed(records: &[Value], field: &str) -> Vec<(Option<String>, Vec<u8>)> {
@@ -40,7 +31,7 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
     let dir = fixture("spec-7");
     let (want_violations, want_reviews) =
         support::replay(&dir.join("calls.ndjson"), &dir.join("leads.ndjson"), UNTIL);
-    let calls = lines(&dir.join("calls.ndjson"));
+    let calls = read_ndjson(&dir.join("calls.ndjson"));
     let mut cdrs = asterisk::cdrs(&calls);
     let start =
         chrono::DateTime::parse_from_rfc3339(calls[0]["started_at"].as_str().expect("started_at"))
@@ -58,7 +49,7 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
     create_topics(&[&topics.calls, &topics.leads], 2);
     produce(
         &topics.leads,
-        &keyed(&lines(&dir.join("leads.ndjson")), "lead_id"),
+        &keyed(&read_ndjson(&dir.join("leads.ndjson")), "lead_id"),
     );
     produce(&topics.calls, &keyed(&rows, "linkedid"));
 
@@ -78,14 +69,8 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
     reader.read_for(Duration::from_secs(3));
     service.assert_running();
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let (text, metrics) = loop {
-        let (text, metrics) = support::http::metrics(&service);
-        if metrics.get(skipped).copied() == Some(1.0) || Instant::now() > deadline {
-            break (text, metrics);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let (text, metrics) =
+        support::http::metrics_when(&service, skipped, 1.0, Duration::from_secs(10));
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     let log = service.log_text();
     assert_findings(&reader, &topics, &want_violations, &want_reviews, &log);
@@ -112,24 +97,13 @@ fn a_generated_dataset_as_cdr_legs_with_aborted_transactions_equals_replay() {
     // aborted, so legs and merged calls are read again from held-back offsets.
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().to_str().expect("utf-8 path");
-    support::dataset::generate(&[
-        "--seed",
-        "11",
-        "--days",
-        "5",
-        "--managers",
-        "5",
-        "--leads-per-day",
-        "25",
-        "--out",
-        out,
-    ]);
+    support::dataset::generate(&[&asterisk::GENERATED[..], &["--out", out]].concat());
     let (calls_path, leads_path) = (
         dir.path().join("calls.ndjson"),
         dir.path().join("leads.ndjson"),
     );
     let (want_violations, want_reviews) = support::replay(&calls_path, &leads_path, UNTIL);
-    let calls = lines(&calls_path);
+    let calls = read_ndjson(&calls_path);
     assert!(
         calls.iter().any(|c| c.get("lead_id").is_none()),
         "calls to bind by phone"
@@ -138,7 +112,7 @@ fn a_generated_dataset_as_cdr_legs_with_aborted_transactions_equals_replay() {
 
     let topics = Topics::new("asterisk-gen");
     create_topics(&[&topics.calls, &topics.leads], 2);
-    produce(&topics.leads, &keyed(&lines(&leads_path), "lead_id"));
+    produce(&topics.leads, &keyed(&read_ndjson(&leads_path), "lead_id"));
     produce(&topics.calls, &keyed(&rows, "linkedid"));
 
     let config = support::service_config(

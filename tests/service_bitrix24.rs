@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::bitrix24;
-use support::dataset::{UNTIL, fixture};
+use support::dataset::{UNTIL, fixture, read_ndjson};
 use support::{Reader, Service, Topics, create_topics, produce};
 
 const BITRIX24_INPUTS: &str = r#"
@@ -49,15 +49,6 @@ fn keyed(rows: &[Value]) -> Vec<(Option<String>, Vec<u8>)> {
         .collect()
 }
 
-fn lines(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .expect("fixture")
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).expect("json line"))
-        .collect()
-}
-
 #[test]
 fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
     let dir = fixture("spec-7");
@@ -65,7 +56,7 @@ fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
         support::replay(&dir.join("calls.ndjson"), &dir.join("leads.ndjson"), UNTIL);
     let topics = Topics::new("bitrix24");
     create_topics(&[&topics.calls, &topics.leads], 1);
-    let mut calls: Vec<Value> = lines(&dir.join("calls.ndjson"))
+    let mut calls: Vec<Value> = read_ndjson(&dir.join("calls.ndjson"))
         .iter()
         .map(bitrix24::call_row)
         .collect();
@@ -77,7 +68,7 @@ fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
         "CALL_START_DATE": "2026-03-02T11:00:00+03:00", "CRM_ENTITY_TYPE": "LEAD",
         "CRM_ENTITY_ID": "L"});
     calls.insert(2, malformed.clone());
-    let leads: Vec<Value> = lines(&dir.join("leads.ndjson"))
+    let leads: Vec<Value> = read_ndjson(&dir.join("leads.ndjson"))
         .iter()
         .map(bitrix24::lead_record)
         .collect();
@@ -100,14 +91,8 @@ fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
     reader.read_for(Duration::from_secs(2));
     service.assert_running();
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let (text, metrics) = loop {
-        let (text, metrics) = support::http::metrics(&service);
-        if metrics.get(skipped).copied() == Some(1.0) || Instant::now() > deadline {
-            break (text, metrics);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let (text, metrics) =
+        support::http::metrics_when(&service, skipped, 1.0, Duration::from_secs(10));
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     let log = service.log_text();
 

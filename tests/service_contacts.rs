@@ -13,19 +13,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Headers;
 use serde_json::Value;
 use support::compare::{assert_findings, read_findings};
-use support::dataset::{GEN, UNTIL, generate};
+use support::dataset::{GEN, UNTIL, generate, read_ndjson};
 use support::{Reader, Service, Topics, create_topics, http, ndjson_records, produce};
 
 const PARTITIONS: i32 = 4;
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .expect("dataset file")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
 
 fn write(path: &Path, rows: &[Value]) {
     let text: String = rows.iter().map(|r| format!("{r}\n")).collect();
@@ -39,7 +30,7 @@ fn write(path: &Path, rows: &[Value]) {
 fn dataset(dir: &Path) {
     let out = dir.to_str().expect("utf-8 path");
     generate(&[&GEN[..], &["--out", out]].concat());
-    let mut calls = lines(&dir.join("calls.ndjson"));
+    let mut calls = read_ndjson(&dir.join("calls.ndjson"));
     for (i, call) in calls.iter_mut().enumerate() {
         if i % 4 == 0
             && let Some(object) = call.as_object_mut()
@@ -48,7 +39,7 @@ fn dataset(dir: &Path) {
         }
     }
     write(&dir.join("calls.ndjson"), &calls);
-    let mut leads = lines(&dir.join("leads.ndjson"));
+    let mut leads = read_ndjson(&dir.join("leads.ndjson"));
     let mut seen = BTreeSet::new();
     let mut duplicates = Vec::new();
     for lead in &leads {

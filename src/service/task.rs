@@ -278,6 +278,18 @@ mod tests {
         })
     }
 
+    /// Applies lead event `id` at `at`, read at `offset` of `input`, at `now`.
+    fn apply(
+        t: &mut Task,
+        input: Input,
+        offset: i64,
+        (id, at): (&str, &str),
+        now: Instant,
+        wall: Timestamp,
+    ) {
+        t.apply(input, offset, &lead(id, at), now, wall, &mut Vec::new());
+    }
+
     fn task(now: Instant) -> Task {
         let engine = Engine::new(Arc::new(Config::default())).expect("engine");
         Task::ungated(engine, Duration::from_secs(30), now)
@@ -288,14 +300,13 @@ mod tests {
         let start = Instant::now();
         let wall = ts("2026-03-10T12:00:00Z");
         let mut t = task(start);
-        let mut out = Vec::new();
-        t.apply(
+        apply(
+            &mut t,
             Input::Leads,
             0,
-            &lead("a", "2026-03-02T10:00:00Z"),
+            ("a", "2026-03-02T10:00:00Z"),
             start,
             wall,
-            &mut out,
         );
         // The calls partition has delivered nothing and is not idle yet: no clock.
         assert_eq!(t.clock(start, wall), None);
@@ -314,18 +325,17 @@ mod tests {
         let start = Instant::now();
         let wall = ts("2026-03-10T12:00:00Z");
         let mut t = task(start);
-        let mut out = Vec::new();
         let later = start + Duration::from_secs(31);
         // Leads are active (a record just now); calls have been silent for 31 s.
         t.set_caught_up(Input::Calls, true);
         t.set_caught_up(Input::Leads, true);
-        t.apply(
+        apply(
+            &mut t,
             Input::Leads,
             0,
-            &lead("a", "2026-03-02T10:00:00Z"),
+            ("a", "2026-03-02T10:00:00Z"),
             later,
             wall,
-            &mut out,
         );
         assert_eq!(t.clock(later, wall), Some(ts("2026-03-02T10:00:00Z")));
         assert_eq!(t.engine().clock(), ts("2026-03-02T10:00:00Z"));
@@ -343,24 +353,23 @@ mod tests {
         let silent = Duration::from_secs(31);
         t.resume_idle_timer(Input::Calls, 5, silent, later);
         t.resume_idle_timer(Input::Leads, 5, silent, later);
-        let mut out = Vec::new();
-        t.apply(
+        apply(
+            &mut t,
             Input::Leads,
             4,
-            &lead("a", "2026-03-02T10:00:00Z"),
+            ("a", "2026-03-02T10:00:00Z"),
             later,
             wall,
-            &mut out,
         );
         assert_eq!(t.clock(later, wall), Some(wall), "offset 4 was read before");
         // Offset 5 is news: the leads partition is busy again and holds the clock back.
-        t.apply(
+        apply(
+            &mut t,
             Input::Leads,
             5,
-            &lead("b", "2026-03-02T11:00:00Z"),
+            ("b", "2026-03-02T11:00:00Z"),
             later,
             wall,
-            &mut out,
         );
         assert_eq!(t.clock(later, wall), Some(ts("2026-03-02T11:00:00Z")));
     }
@@ -377,22 +386,21 @@ mod tests {
         t.resume_idle_timer(Input::Calls, 5, silent, start);
         t.resume_idle_timer(Input::Leads, 5, silent, start);
         let reread = start + Duration::from_secs(40);
-        let mut out = Vec::new();
-        t.apply(
+        apply(
+            &mut t,
             Input::Calls,
             4,
-            &lead("a", "2026-03-02T10:00:00Z"),
+            ("a", "2026-03-02T10:00:00Z"),
             reread,
             wall,
-            &mut out,
         );
-        t.apply(
+        apply(
+            &mut t,
             Input::Leads,
             4,
-            &lead("b", "2026-03-02T10:00:00Z"),
+            ("b", "2026-03-02T10:00:00Z"),
             reread,
             wall,
-            &mut out,
         );
         assert_eq!(t.clock(reread, wall), Some(ts("2026-03-02T10:00:00Z")));
         // 29 s more of silence make 30 s: idle.

@@ -7,6 +7,20 @@ use serde_json::{Map, Value, json};
 /// The PBX clock: CDR times are its local wall-clock times (`[formats.asterisk] timezone`).
 const PBX_ZONE: chrono_tz::Tz = chrono_tz::Europe::Moscow;
 
+/// `dozvon gen` arguments of the generated dataset the Asterisk tests write as CDR rows: queue
+/// calls, unanswered and failed calls, calls without a lead id, records out of order and some
+/// twice (the generator's defaults).
+pub const GENERATED: [&str; 8] = [
+    "--seed",
+    "11",
+    "--days",
+    "5",
+    "--managers",
+    "5",
+    "--leads-per-day",
+    "25",
+];
+
 /// How one call is spread over CDR rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {

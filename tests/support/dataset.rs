@@ -31,6 +31,16 @@ pub fn generate<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(args: &[S]) {
     assert!(status.success(), "dozvon gen {args:?}: {status}");
 }
 
+/// The JSON values of an NDJSON file, one per non-blank line.
+pub fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).expect("JSON line"))
+        .collect()
+}
+
 /// A committed fixture folder of `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -37,6 +37,24 @@ pub fn metrics(service: &Service) -> (String, BTreeMap<String, f64>) {
     (text, samples)
 }
 
+/// The service's metrics once `series` has the value `want`, or after `timeout` (the caller's
+/// assertion then shows what it has).
+pub fn metrics_when(
+    service: &Service,
+    series: &str,
+    want: f64,
+    timeout: Duration,
+) -> (String, BTreeMap<String, f64>) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (text, samples) = metrics(service);
+        if samples.get(series).copied() == Some(want) || std::time::Instant::now() > deadline {
+            return (text, samples);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// The sum of the samples whose series starts with `prefix` (e.g. a name and some labels).
 pub fn sum(samples: &BTreeMap<String, f64>, prefix: &str) -> f64 {
     samples
