@@ -55,18 +55,8 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
 
     let config = support::service_config(&topics, "exactly_once", ASTERISK_CALLS);
     let mut service = Service::start(&config, &[]);
-    let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
-    let mut reader = Reader::new(&outputs.map(String::as_str), 2);
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| {
-            r[&topics.violations].len() >= want_violations.len()
-                && r[&topics.qc_reviews].len() >= want_reviews.len()
-                && !r[&topics.dead_letter].is_empty()
-        },
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(3));
+    let want = (want_violations.len(), want_reviews.len());
+    let reader = support::compare::read_findings_and_a_dead_letter(&service, &topics, 2, want);
     service.assert_running();
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
     let (text, metrics) =

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::bitrix24;
 use support::dataset::{UNTIL, fixture, read_ndjson};
-use support::{Reader, Service, Topics, create_topics, produce};
+use support::{Service, Topics, create_topics, produce};
 
 const BITRIX24_INPUTS: &str = r#"
 [kafka.format]
@@ -77,18 +77,8 @@ fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
 
     let config = support::service_config(&topics, "exactly_once", BITRIX24_INPUTS);
     let mut service = Service::start(&config, &[]);
-    let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
-    let mut reader = Reader::new(&outputs.map(String::as_str), 1);
-    reader.read_until(
-        Duration::from_secs(120),
-        |r| {
-            r[&topics.violations].len() >= want_violations.len()
-                && r[&topics.qc_reviews].len() >= want_reviews.len()
-                && !r[&topics.dead_letter].is_empty()
-        },
-        || service.log_text(),
-    );
-    reader.read_for(Duration::from_secs(2));
+    let want = (want_violations.len(), want_reviews.len());
+    let reader = support::compare::read_findings_and_a_dead_letter(&service, &topics, 1, want);
     service.assert_running();
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
     let (text, metrics) =

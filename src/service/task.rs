@@ -290,6 +290,17 @@ mod tests {
         t.apply(input, offset, &lead(id, at), now, wall, &mut Vec::new());
     }
 
+    /// A task restored at `now` after an abort: both partitions caught up, read up to offset 5
+    /// and silent for `silence` when the abort came.
+    fn resumed(now: Instant, silence: Duration) -> Task {
+        let mut t = task(now);
+        for input in Input::ALL {
+            t.set_caught_up(input, true);
+            t.resume_idle_timer(input, 5, silence, now);
+        }
+        t
+    }
+
     fn task(now: Instant) -> Task {
         let engine = Engine::new(Arc::new(Config::default())).expect("engine");
         Task::ungated(engine, Duration::from_secs(30), now)
@@ -346,13 +357,8 @@ mod tests {
         let start = Instant::now();
         let wall = ts("2026-03-10T12:00:00Z");
         let later = start + Duration::from_secs(31);
-        let mut t = task(later);
-        t.set_caught_up(Input::Calls, true);
-        t.set_caught_up(Input::Leads, true);
         // Both partitions were read up to offset 5 and had been silent for 31 s.
-        let silent = Duration::from_secs(31);
-        t.resume_idle_timer(Input::Calls, 5, silent, later);
-        t.resume_idle_timer(Input::Leads, 5, silent, later);
+        let mut t = resumed(later, Duration::from_secs(31));
         apply(
             &mut t,
             Input::Leads,
@@ -378,13 +384,8 @@ mod tests {
     fn recovering_from_an_abort_does_not_make_a_busy_partition_idle() {
         let start = Instant::now();
         let wall = ts("2026-03-10T12:00:00Z");
-        let mut t = task(start);
-        t.set_caught_up(Input::Calls, true);
-        t.set_caught_up(Input::Leads, true);
         // Silent for 1 s when the abort came; re-reading ends 40 s later.
-        let silent = Duration::from_secs(1);
-        t.resume_idle_timer(Input::Calls, 5, silent, start);
-        t.resume_idle_timer(Input::Leads, 5, silent, start);
+        let mut t = resumed(start, Duration::from_secs(1));
         let reread = start + Duration::from_secs(40);
         apply(
             &mut t,

@@ -4,7 +4,31 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Reader, Topics, canonical};
+use super::{Reader, Service, Topics, canonical};
+
+/// A reader of the findings and dead-letter topics (`partitions` each), read until it holds at
+/// least `violations` violations, `reviews` QC reviews and one dead letter (120 s at most:
+/// then it panics with the service's log), and 3 s more.
+pub fn read_findings_and_a_dead_letter(
+    service: &Service,
+    topics: &Topics,
+    partitions: i32,
+    (violations, reviews): (usize, usize),
+) -> Reader {
+    let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
+    let mut reader = Reader::new(&outputs.map(String::as_str), partitions);
+    reader.read_until(
+        Duration::from_secs(120),
+        |r| {
+            r[&topics.violations].len() >= violations
+                && r[&topics.qc_reviews].len() >= reviews
+                && !r[&topics.dead_letter].is_empty()
+        },
+        || service.log_text(),
+    );
+    reader.read_for(Duration::from_secs(3));
+    reader
+}
 
 /// Reads until `reader` holds at least `violations` violations and `reviews` QC reviews (or
 /// `timeout` passes, which panics with `log`), then 3 s more for anything published twice.
