@@ -34,6 +34,8 @@ pub struct Legs {
     open: HashMap<String, OpenLegs>,
     /// Offsets of every open call's legs (a multiset: offset → legs read there).
     offsets: BTreeMap<i64, usize>,
+    /// Every open call's start (a multiset), for [`Legs::earliest_start`] on each poll.
+    starts: BTreeMap<Timestamp, usize>,
 }
 
 #[derive(Debug)]
@@ -48,6 +50,7 @@ impl Legs {
             merger: CdrMerger::new(options),
             open: HashMap::new(),
             offsets: BTreeMap::new(),
+            starts: BTreeMap::new(),
         }
     }
 
@@ -55,12 +58,24 @@ impl Legs {
     /// merger dropped meanwhile (repeated and late legs, internal calls).
     pub fn push(&mut self, offset: i64, row: CdrRow) -> (Vec<Merged>, Dropped) {
         let before = self.merger.stats();
-        let open = self.open.entry(row.linkedid.clone()).or_insert(OpenLegs {
-            offsets: Vec::new(),
-            start: row.start,
-        });
-        open.offsets.push(offset);
-        open.start = open.start.min(row.start);
+        match self.open.get_mut(&row.linkedid) {
+            Some(open) => {
+                open.offsets.push(offset);
+                if row.start < open.start {
+                    remove_one(&mut self.starts, open.start);
+                    open.start = row.start;
+                    *self.starts.entry(row.start).or_default() += 1;
+                }
+            }
+            None => {
+                let open = OpenLegs {
+                    offsets: vec![offset],
+                    start: row.start,
+                };
+                *self.starts.entry(row.start).or_default() += 1;
+                self.open.insert(row.linkedid.clone(), open);
+            }
+        }
         *self.offsets.entry(offset).or_default() += 1;
         let calls = self.merger.push(row);
         self.settle(before, calls)
@@ -82,7 +97,7 @@ impl Legs {
     /// The earliest start among calls not emitted yet: a router may not claim to have
     /// released calls from there on.
     pub fn earliest_start(&self) -> Option<Timestamp> {
-        self.open.values().map(|open| open.start).min()
+        self.starts.keys().next().copied()
     }
 
     /// Forgets the legs of calls the merger no longer holds (emitted, dropped as internal, or
@@ -126,14 +141,68 @@ impl Legs {
     /// Forgets call `id`'s legs; returns its earliest offset.
     fn forget(&mut self, id: &str) -> Option<i64> {
         let open = self.open.remove(id)?;
-        for offset in &open.offsets {
-            if let Some(count) = self.offsets.get_mut(offset) {
-                *count -= 1;
-                if *count == 0 {
-                    self.offsets.remove(offset);
-                }
-            }
+        remove_one(&mut self.starts, open.start);
+        for &offset in &open.offsets {
+            remove_one(&mut self.offsets, offset);
         }
         open.offsets.into_iter().min()
+    }
+}
+
+/// Takes one `key` out of a multiset.
+fn remove_one<K: Ord>(multiset: &mut BTreeMap<K, usize>, key: K) {
+    if let Some(count) = multiset.get_mut(&key) {
+        *count -= 1;
+        if *count == 0 {
+            multiset.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::asterisk::decode_cdr;
+
+    /// A one-leg answered outbound call `id` from local `start` to `end` (Moscow, the default
+    /// PBX zone), for lead L-`id`.
+    fn call(id: &str, start: &str, end: &str) -> CdrRow {
+        let row = serde_json::json!({
+            "calldate": start, "answer": start, "end": end, "src": "101",
+            "dst": "89161234567", "channel": "PJSIP/101-00000001", "lastapp": "Dial",
+            "duration": "60", "billsec": "50", "disposition": "ANSWERED",
+            "uniqueid": id, "linkedid": id, "userfield": format!("lead:L-{id}"),
+        });
+        decode_cdr(row.to_string().as_bytes(), &AsteriskOptions::default()).expect("a CDR row")
+    }
+
+    fn utc(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).expect("time")
+    }
+
+    #[test]
+    fn open_calls_hold_the_earliest_offset_and_start_until_they_are_emitted() {
+        let mut legs = Legs::new(AsteriskOptions::default());
+        let (out, _) = legs.push(7, call("b", "2024-03-04 10:10:00", "2024-03-04 10:11:00"));
+        assert!(out.is_empty(), "b is due at 10:11:30");
+        let (out, _) = legs.push(9, call("a", "2024-03-04 10:00:00", "2024-03-04 10:11:20"));
+        assert!(
+            out.is_empty(),
+            "the clock is 10:11:20, a is due at 10:11:50"
+        );
+        assert_eq!(legs.earliest_offset(), Some(7));
+        assert_eq!(legs.earliest_start(), Some(utc("2024-03-04T07:00:00Z")));
+        // The next leg moves the merger's clock to 10:11:40: b comes out, a stays.
+        let (out, _) = legs.push(12, call("c", "2024-03-04 10:11:00", "2024-03-04 10:11:40"));
+        let emitted: Vec<(i64, &str)> = out.iter().map(|m| (m.offset, &*m.call.call_id)).collect();
+        assert_eq!(emitted, vec![(7, "b")]);
+        assert_eq!(legs.earliest_offset(), Some(9));
+        assert_eq!(legs.earliest_start(), Some(utc("2024-03-04T07:00:00Z")));
+        let (out, _) = legs.flush_before(utc("2024-03-04T08:00:00Z"));
+        assert_eq!(out.len(), 2, "a and c");
+        assert_eq!(
+            (legs.earliest_offset(), legs.earliest_start()),
+            (None, None)
+        );
     }
 }

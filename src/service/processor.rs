@@ -407,17 +407,29 @@ impl Processor {
 
     fn process(&mut self, input: Input, partition: i32, pending: Pending) {
         let i = input.index();
-        if input == Input::Calls
+        let offset = pending.offset;
+        let reread = input == Input::Calls
             && self
                 .tasks
                 .get(&partition)
-                .is_some_and(|t| t.routing.rereads(pending.offset))
-        {
-            self.reread_call(partition, pending.offset, pending.item);
-            self.positions.insert((i, partition), pending.offset + 1);
-            self.batch.dirty = true;
-            return;
+                .is_some_and(|t| t.routing.rereads(offset));
+        if reread {
+            self.reread_call(partition, offset, pending.item);
+        } else {
+            self.take(input, partition, pending);
         }
+        self.positions.insert((i, partition), offset + 1);
+        if input == Input::Calls {
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.routing.calls_read_to(offset + 1);
+            }
+        }
+        self.batch.dirty = true;
+    }
+
+    /// A record read for the first time: applied, held, dead-lettered or skipped, counted.
+    fn take(&mut self, input: Input, partition: i32, pending: Pending) {
+        let i = input.index();
         // Debug and trace lines of this record carry its partition, offset and lead.
         let _span = tracing::debug_span!("record", partition, offset = pending.offset).entered();
         match pending.item {
@@ -461,14 +473,7 @@ impl Processor {
                 self.batch.tally.record(i, RecordResult::Skipped);
             }
         }
-        self.positions.insert((i, partition), pending.offset + 1);
-        if input == Input::Calls {
-            if let Some(task) = self.tasks.get_mut(&partition) {
-                task.routing.calls_read_to(pending.offset + 1);
-            }
-        }
         self.batch.records += 1;
-        self.batch.dirty = true;
         self.send_findings();
     }
 
@@ -703,6 +708,7 @@ impl Processor {
                 .and_then(|t| t.routing.read_at_least())
                 .map_or(next, |read| read.max(next));
             let next = held.map_or(next, |held| held.min(next));
+            let held_back = read > next;
             tpl.add_partition_offset(&self.inputs[i], partition, Offset::Offset(next))?;
             if let (Some(task), Some(mut element)) =
                 (task, tpl.find_partition(&self.inputs[i], partition))
@@ -711,11 +717,11 @@ impl Processor {
                 let meta = OffsetMeta {
                     clock: Some(task.engine().clock()),
                     input: input.and_then(|input| task.input_reached(input, now, wall)),
-                    read: (read > next).then_some(read),
+                    read: held_back.then_some(read),
                     // Of the calls read again, those due before this were forwarded; a call
                     // still in the merger is due after its start + lateness, maybe before the
                     // router's release (a claim is never taken back).
-                    released: (read > next)
+                    released: held_back
                         .then(|| task.routing.released())
                         .flatten()
                         .map(|r| self.legs_floor(partition).map_or(r, |f| r.min(f))),
@@ -992,10 +998,6 @@ impl Processor {
                     continue;
                 };
                 if let Offset::Offset(next) = element.offset() {
-                    match input {
-                        Input::Calls => state.calls = Some(next),
-                        Input::Leads => state.leads = Some(next),
-                    }
                     self.positions.insert((i, partition), next);
                 }
                 if let Some(meta) = OffsetMeta::parse(element.metadata()) {

@@ -10,11 +10,9 @@ use std::time::Duration;
 use crate::engine::Secs;
 use crate::model::Timestamp;
 
-/// Where a task's input partitions were committed, per input (`None`: never committed).
+/// What a task's committed offsets carried (`None`: never committed, or not known).
 #[derive(Clone, Debug, Default)]
 pub struct Committed {
-    pub calls: Option<i64>,
-    pub leads: Option<i64>,
     /// The engine clock committed with the offsets.
     pub clock: Option<Timestamp>,
     /// Each input partition's clock (the latest event time read before its committed offset),

@@ -62,6 +62,11 @@ struct InputClock {
 }
 
 impl InputClock {
+    /// The partition has reached `time` (a clock never goes back).
+    fn reach(&mut self, time: Timestamp) {
+        self.latest = Some(self.latest.map_or(time, |latest| latest.max(time)));
+    }
+
     fn reached(&self, now: Instant, wall: Timestamp, idle_timeout: Duration) -> Option<Timestamp> {
         // Idle = caught up *and* silent: a partition that is merely slow to fetch (or behind a
         // backlog) must hold the clock back, or its records would all turn late.
@@ -141,7 +146,7 @@ impl Task {
     /// the record is one read again after an abort.
     pub fn observe(&mut self, input: Input, offset: i64, time: Timestamp, now: Instant) {
         let clock = &mut self.clocks[input.index()];
-        clock.latest = Some(clock.latest.map_or(time, |latest| latest.max(time)));
+        clock.reach(time);
         clock.last_record = if offset >= clock.reread_below {
             now
         } else {
@@ -209,8 +214,7 @@ impl Task {
     /// before that offset are not read again, and an idle partition's wall-clock time is not
     /// lost to the restore (which restarts its idle timer).
     pub fn restore_input(&mut self, input: Input, latest: Timestamp) {
-        let clock = &mut self.clocks[input.index()];
-        clock.latest = Some(clock.latest.map_or(latest, |l| l.max(latest)));
+        self.clocks[input.index()].reach(latest);
     }
 
     /// Tells whether `input`'s partition has nothing more fetched right now.

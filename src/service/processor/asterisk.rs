@@ -89,21 +89,14 @@ impl Processor {
             .as_ref()?
             .earliest_start()?;
         let tenant = options.tenant.as_deref().unwrap_or(DEFAULT_TENANT);
-        Some(
-            start
-                .as_compact_seconds()
-                .saturating_add(self.lateness(tenant)),
-        )
+        Some(self.release_due(tenant, start))
     }
 
     /// Holds merged calls (every one: its lead, named or found by phone, may be anywhere) until
     /// the global clock passes them; `again`: only those still held at the last commit.
     fn hold_merged(&mut self, partition: i32, merged: Vec<Merged>, again: bool) {
         for Merged { offset, call } in merged {
-            let due = call
-                .started_at
-                .as_compact_seconds()
-                .saturating_add(self.lateness(call.tenant()));
+            let due = self.release_due(call.tenant(), call.started_at);
             if let Some(task) = self.tasks.get_mut(&partition)
                 && (!again || task.routing.was_held(due))
             {

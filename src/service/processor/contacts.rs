@@ -85,18 +85,20 @@ impl Processor {
         true
     }
 
-    /// When a call is released if it is held: its time plus its tenant's allowed lateness;
-    /// `None` for a call that is not held (it has a `lead_id`, or its phone is no number).
+    /// When a held call of `tenant` that started `at` is released: once every partition's
+    /// clock has passed `at` plus the tenant's allowed lateness.
+    pub(super) fn release_due(&self, tenant: &str, at: Timestamp) -> Secs {
+        at.as_compact_seconds()
+            .saturating_add(self.lateness(tenant))
+    }
+
+    /// [`Processor::release_due`] of a call that is held for phone resolution; `None` for one
+    /// that is not (it has a `lead_id`, or its phone is no number).
     fn hold_due(&self, call: &CallRecord<'_>) -> Option<Secs> {
         if call.lead_id.is_some() || parse_phone(&call.phone).is_none() {
             return None;
         }
-        let lateness = self.lateness(call.tenant());
-        Some(
-            call.started_at
-                .as_compact_seconds()
-                .saturating_add(lateness),
-        )
+        Some(self.release_due(call.tenant(), call.started_at))
     }
 
     /// A record of task `partition`'s calls partition read again after a restore, below how far
@@ -112,9 +114,6 @@ impl Processor {
         {
             task.routing.hold(due, offset, call);
         }
-        if let Some(task) = self.tasks.get_mut(&partition) {
-            task.routing.calls_read_to(offset + 1);
-        }
     }
 
     /// Releases, in every task, the held calls and duplicate checks the global clock has passed,
@@ -123,6 +122,7 @@ impl Processor {
         let Some(clock) = self.replica.global_clock() else {
             return;
         };
+        let (now, wall) = (Instant::now(), wall_now());
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for partition in partitions {
             while let Some(call) = self
@@ -144,7 +144,6 @@ impl Processor {
             // still in its merger. The global clock alone would do on a broker that hides
             // aborted transactions; on one that does not (Tansu's SQLite store) the partition's
             // own marker can be ahead of its committed position.
-            let (now, wall) = (Instant::now(), wall_now());
             let reached = self.tasks.get(&partition).and_then(|t| {
                 t.input_reached(super::Input::Calls, now, wall)
                     .map(Timestamp::as_compact_seconds)
