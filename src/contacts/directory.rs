@@ -9,7 +9,7 @@ use hashbrown::hash_map::EntryRef;
 use crate::keyhash::{Map as HashMap, Set as HashSet};
 
 use super::entry::{ContactEntry, Mark, ValueChange, add_value};
-use super::normalize::{emails_in, parse_phone, parsed_phones_in};
+use super::normalize::{emails_in, parse_phone, phones_in};
 use crate::engine::{ContactUpdate, LeadContact, Secs};
 use crate::model::{MatchedOn, Timestamp};
 
@@ -264,7 +264,7 @@ impl TenantContacts {
         };
         let entry = lead_entry(&mut self.leads, &lead.lead_id);
         let first = entry.add_event(mark, lead.created, watermark);
-        for phone in lead.phone.as_deref().into_iter().flat_map(parsed_phones_in) {
+        for phone in lead.phone.as_deref().into_iter().flat_map(phones_in) {
             let phone = phone.as_str();
             let change = add_value(&mut entry.phones, phone, lead.at, watermark);
             reindex(&mut self.by_phone, &entry.lead_id, phone, change);
