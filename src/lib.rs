@@ -15,6 +15,7 @@
 //!   metrics and health; [`registry`] registers Avro schemas with a Schema Registry.
 
 pub mod admin;
+mod ascii;
 pub mod calendar;
 pub mod changelog;
 pub mod codec;

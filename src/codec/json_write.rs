@@ -1,8 +1,9 @@
 //! Violations and QC reviews written as JSON by hand: byte for byte what serde_json writes, without its per-byte escaping loop.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::json_fast::string_stops;
+use crate::ascii;
 use crate::model::{QcReview, Timestamp, Violation};
 
 /// Appends `violation` as serde_json would serialise it (fields in declaration order, absent
@@ -95,7 +96,8 @@ impl<'o> Object<'o> {
     fn opt_u32(&mut self, name: &str, value: Option<u32>) {
         if let Some(value) = value {
             self.key(name);
-            number(self.out, value);
+            self.out
+                .extend_from_slice(ascii::decimal(value, &mut [0; 10]));
         }
     }
 
@@ -116,41 +118,15 @@ impl<'o> Object<'o> {
     /// chrono writes a date as its `Debug` form: `YYYY-MM-DD` for years 0–9999.
     fn date(&mut self, name: &str, day: NaiveDate) {
         self.key(name);
-        match u32::try_from(day.year()) {
-            Ok(year) if year <= 9999 => {
+        match ascii::iso_date(day) {
+            Some(text) => {
                 self.out.push(b'"');
-                digits(self.out, year, 4);
-                self.out.push(b'-');
-                digits(self.out, day.month(), 2);
-                self.out.push(b'-');
-                digits(self.out, day.day(), 2);
+                self.out.extend_from_slice(&text);
                 self.out.push(b'"');
             }
-            _ => string(self.out, &format!("{day:?}")),
+            None => string(self.out, &format!("{day:?}")),
         }
     }
-}
-
-/// `value` in exactly `width` decimal digits (zero-padded; `value` < 10^width).
-fn digits(out: &mut Vec<u8>, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        out.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
-    }
-}
-
-/// `value` in decimal, as itoa writes it.
-fn number(out: &mut Vec<u8>, mut value: u32) {
-    let mut buf = [0u8; 10];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at..]);
 }
 
 /// A JSON string with serde_json's escapes: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other

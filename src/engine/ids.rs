@@ -1,7 +1,9 @@
 //! Deterministic ids for findings and compact hashes for de-duplication.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use xxhash_rust::xxh3::{xxh3_64_with_seed, xxh3_128};
+
+use crate::ascii;
 
 /// Separates the parts of an id's input so `("ab","c")` and `("a","bc")` differ.
 const SEPARATOR: u8 = 0x1f;
@@ -31,17 +33,11 @@ pub fn finding_id_of(parts: &[IdPart<'_>]) -> String {
     for part in parts {
         match *part {
             IdPart::Text(text) => input.push(text.as_bytes()),
-            IdPart::Secs(secs) => input.push(decimal(secs, &mut [0; 10])),
-            IdPart::Date(date) if (0..=9999).contains(&date.year()) => {
-                let mut text = [b'-'; 10];
-                let (year, month, day) = (date.year() as u32, date.month(), date.day());
-                two_digits(&mut text[0..2], year / 100);
-                two_digits(&mut text[2..4], year % 100);
-                two_digits(&mut text[5..7], month);
-                two_digits(&mut text[8..10], day);
-                input.push(&text);
-            }
-            IdPart::Date(date) => input.push(date.to_string().as_bytes()),
+            IdPart::Secs(secs) => input.push(ascii::decimal(secs, &mut [0; 10])),
+            IdPart::Date(date) => match ascii::iso_date(date) {
+                Some(text) => input.push(&text),
+                None => input.push(date.to_string().as_bytes()),
+            },
         }
     }
     input.finish()
@@ -51,23 +47,6 @@ pub fn finding_id_of(parts: &[IdPart<'_>]) -> String {
 /// is found to duplicate, reprocessing gives the same id).
 pub fn duplicate_lead_review_id(tenant: &str, lead_id: &str) -> String {
     finding_id(&["duplicate", tenant, lead_id])
-}
-
-fn two_digits(out: &mut [u8], value: u32) {
-    out[0] = b'0' + (value / 10 % 10) as u8;
-    out[1] = b'0' + (value % 10) as u8;
-}
-
-fn decimal(mut value: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut start = buf.len();
-    loop {
-        start -= 1;
-        buf[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &buf[start..];
-        }
-    }
 }
 
 /// The id's hash input, on the stack unless it is unusually long.

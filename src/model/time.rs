@@ -120,11 +120,8 @@ fn rfc3339_millis_utc(millis: i64) -> [u8; 24] {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     let mut out = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut value: i64| {
-        for i in (at..at + width).rev() {
-            out[i] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
+    let mut put = |at: usize, width: usize, value: i64| {
+        crate::ascii::fixed(&mut out[at..at + width], value.unsigned_abs());
     };
     put(0, 4, year);
     put(5, 2, month);
