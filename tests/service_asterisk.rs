@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::asterisk;
-use support::compare::assert_findings;
+use support::compare::{FormatRun, assert_findings, run_to_a_dead_letter_and_a_skipped_call};
 use support::dataset::{UNTIL, fixture, read_ndjson};
 use support::{Reader, Service, Topics, create_topics, produce};
 
@@ -54,15 +54,14 @@ fn asterisk_legs_through_kafka_across_partitions_equal_replay() {
     produce(&topics.calls, &keyed(&rows, "linkedid"));
 
     let config = support::service_config(&topics, "exactly_once", ASTERISK_CALLS);
-    let mut service = Service::start(&config, &[]);
     let want = (want_violations.len(), want_reviews.len());
-    let reader = support::compare::read_findings_and_a_dead_letter(&service, &topics, 2, want);
-    service.assert_running();
+    let FormatRun {
+        reader,
+        text,
+        metrics,
+        log,
+    } = run_to_a_dead_letter_and_a_skipped_call(&config, &topics, 2, want);
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
-    let (text, metrics) =
-        support::http::metrics_when(&service, skipped, 1.0, Duration::from_secs(10));
-    assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
-    let log = service.log_text();
     assert_findings(&reader, &topics, &want_violations, &want_reviews, &log);
     assert!(
         metrics["dozvon_calls_forwarded_total"] >= calls.len() as f64,

@@ -3,12 +3,11 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::Value;
 use support::bitrix24;
+use support::compare::{FormatRun, run_to_a_dead_letter_and_a_skipped_call};
 use support::dataset::{UNTIL, fixture, read_ndjson};
-use support::{Service, Topics, create_topics, produce};
+use support::{Topics, create_topics, produce};
 
 const BITRIX24_INPUTS: &str = r#"
 [kafka.format]
@@ -76,15 +75,14 @@ fn bitrix24_rows_through_kafka_equal_replay_and_bad_rows_are_dead_lettered() {
     produce(&topics.calls, &keyed(&calls));
 
     let config = support::service_config(&topics, "exactly_once", BITRIX24_INPUTS);
-    let mut service = Service::start(&config, &[]);
     let want = (want_violations.len(), want_reviews.len());
-    let reader = support::compare::read_findings_and_a_dead_letter(&service, &topics, 1, want);
-    service.assert_running();
+    let FormatRun {
+        reader,
+        text,
+        metrics,
+        log,
+    } = run_to_a_dead_letter_and_a_skipped_call(&config, &topics, 1, want);
     let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
-    let (text, metrics) =
-        support::http::metrics_when(&service, skipped, 1.0, Duration::from_secs(10));
-    assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
-    let log = service.log_text();
 
     assert_eq!(
         without_ids(&reader.payloads(&topics.violations)),

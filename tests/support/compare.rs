@@ -6,15 +6,27 @@ use std::time::{Duration, Instant};
 
 use super::{Reader, Service, Topics, canonical};
 
-/// A reader of the findings and dead-letter topics (`partitions` each), read until it holds at
-/// least `violations` violations, `reviews` QC reviews and one dead letter (120 s at most:
-/// then it panics with the service's log), and 3 s more.
-pub fn read_findings_and_a_dead_letter(
-    service: &Service,
+/// What [`run_to_a_dead_letter_and_a_skipped_call`] leaves: the outputs read, the service's
+/// metrics (text and samples) and its log.
+pub struct FormatRun {
+    pub reader: Reader,
+    pub text: String,
+    pub metrics: BTreeMap<String, f64>,
+    pub log: String,
+}
+
+/// Runs `dozvon run` with `config` on input the test has published (a foreign format with
+/// one malformed record and one record to skip): reads the findings and dead-letter topics
+/// (`partitions` each) until they hold `violations` violations, `reviews` QC reviews and a
+/// dead letter (120 s at most, then 3 s more), waits up to 10 s for the skipped call to be
+/// counted, and stops the service (exit 0 after SIGTERM).
+pub fn run_to_a_dead_letter_and_a_skipped_call(
+    config: &str,
     topics: &Topics,
     partitions: i32,
     (violations, reviews): (usize, usize),
-) -> Reader {
+) -> FormatRun {
+    let mut service = Service::start(config, &[]);
     let outputs = [&topics.violations, &topics.qc_reviews, &topics.dead_letter];
     let mut reader = Reader::new(&outputs.map(String::as_str), partitions);
     reader.read_until(
@@ -27,7 +39,18 @@ pub fn read_findings_and_a_dead_letter(
         || service.log_text(),
     );
     reader.read_for(Duration::from_secs(3));
-    reader
+    service.assert_running();
+    let skipped = r#"dozvon_input_records_total{input="calls",result="skipped"}"#;
+    let (text, metrics) =
+        super::http::metrics_when(&service, skipped, 1.0, Duration::from_secs(10));
+    assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
+    let log = service.log_text();
+    FormatRun {
+        reader,
+        text,
+        metrics,
+        log,
+    }
 }
 
 /// Reads until `reader` holds at least `violations` violations and `reviews` QC reviews (or
