@@ -11,7 +11,7 @@
 #    (a) the ceiling: examples/ceiling.rs, a plain rdkafka consumer that reads both topics
 #        (read_committed, every partition from the beginning) and discards every record;
 #    (b) `dozvon run` under exactly_once, then under at_least_once, each with a fresh group and
-#        fresh output and changelog topics (bench.e2e-RUN-GUARANTEE.*), timed from process
+#        fresh output and changelog topics (bench.e2e-STAMP-RUN-GUARANTEE.*), timed from process
 #        start until dozvon_input_records_total counts every published record (/metrics
 #        polled every 50 ms, every 200 ms after 5 s); then, after one state-gauge refresh
 #        cycle (6 s), dozvon_leads_tracked and the peak RSS are read and it is stopped;
@@ -38,6 +38,10 @@
 #                    e.g. CONSUMER_PROPERTIES='"fetch.queue.backoff.ms" = "10"'
 #   BROKERS          an existing Kafka to use instead of starting Tansu (its bench.calls and
 #                    bench.leads must not exist yet); broker CPU is then not measured
+#   PUBLISHED        with BROKERS: the backlog is already there (an earlier run's KEEP_BROKER=1
+#                    broker; this many records in bench.calls + bench.leads): nothing is
+#                    published, so two builds can be compared on the same data
+#   GUARANTEES       which (b) runs (default "exactly_once at_least_once")
 #   BENCH_DIR        working directory (default a new /tmp/dozvon-bench-e2e.XXXXXX); it keeps
 #                    the logs, configurations and results.tsv
 #   DRAIN_TIMEOUT    seconds one dozvon run may take to count everything (default 3600)
@@ -52,7 +56,9 @@ DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-3600}
 STOP_TIMEOUT=60
 # One full dozvon_leads_tracked refresh cycle (src/service/processor.rs STATE_REFRESH) + 1 s.
 SETTLE=6
-GUARANTEES="exactly_once at_least_once"
+# Names this invocation's groups and topics apart from an earlier one's on the same broker.
+STAMP=$(date -u +%H%M%S)
+GUARANTEES=${GUARANTEES:-"exactly_once at_least_once"}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DOZVON=${DOZVON:-${CARGO_TARGET_DIR:-$ROOT/target}/release/dozvon}
@@ -94,7 +100,14 @@ if [ -n "${BROKERS:-}" ]; then
 else
   start_broker
 fi
-publish_dataset "$LEADS_PER_DAY" "$DAYS" "$MANAGERS" "$PARTITIONS"
+if [ -n "${PUBLISHED:-}" ]; then
+  [ -n "${BROKERS:-}" ] || die "PUBLISHED needs BROKERS (the broker that holds the backlog)"
+  positive "$PUBLISHED"
+  log "backlog: $PUBLISHED records already in bench.calls and bench.leads (not published)"
+  CALLS='?' EVENTS='?'
+else
+  publish_dataset "$LEADS_PER_DAY" "$DAYS" "$MANAGERS" "$PARTITIONS"
+fi
 
 RESULTS=$WORK/results.tsv
 printf 'run\tkind\tload1\twall_s\tread_s\trecords\tevents_per_s\tevents_per_s_read\tcpu_s\tbroker_cpu_s\tcpu_s_per_M\tpeak_rss_mib\tleads_tracked\trss_bytes_per_lead\n' >"$RESULTS"
@@ -128,7 +141,7 @@ ceiling_run() {
 drain_run() {
   local run=$1 guarantee=$2 tag config run_log load broker_before address done_at cpu
   local broker_used leads kib assigned_ts assigned_at
-  tag=e2e-$run-${guarantee//_/-}
+  tag=e2e-$STAMP-$run-${guarantee//_/-}
   config=$WORK/$tag.toml
   run_log=$WORK/$tag.log
   write_config "$config" "bench-$tag" "$guarantee" "bench.$tag" "${PROCESSING:-}" \

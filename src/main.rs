@@ -12,6 +12,12 @@ use dozvon::generator::{self, GenConfig};
 use dozvon::model::Timestamp;
 use dozvon::replay::{self, Summary};
 
+/// mimalloc instead of glibc's malloc: the service allocates and frees per record and per
+/// commit from several threads, where glibc spent about a quarter of the service's CPU
+/// (BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// dozvon — real-time enforcement of a sales department's calling regulation.
 #[derive(Parser)]
 #[command(version, about)]
