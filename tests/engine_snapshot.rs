@@ -74,9 +74,9 @@ fn feed(engine: &mut Engine, events: &[InputEvent<'static>], findings: &mut Vec<
 /// Key of a changelog entry: (tenant, lead id; "" for the tenant's counters).
 fn key(change: &StateChange) -> (String, String) {
     match change {
-        StateChange::Lead(lead) => (lead.tenant.clone(), lead.lead_id.clone()),
-        StateChange::Tenant(tenant) => (tenant.tenant.clone(), String::new()),
-        StateChange::Forget { tenant, lead_id } => (tenant.clone(), lead_id.clone()),
+        StateChange::Lead(lead) => (lead.tenant.to_string(), lead.lead_id.to_string()),
+        StateChange::Tenant(tenant) => (tenant.tenant.to_string(), String::new()),
+        StateChange::Forget { tenant, lead_id } => (tenant.to_string(), lead_id.to_string()),
     }
 }
 
@@ -192,10 +192,10 @@ fn a_full_export_restores_the_same_state() {
     }
     let mut again = Vec::new();
     restored.export(&mut again);
-    let sorted = |mut v: Vec<StateChange>| {
+    fn sorted(mut v: Vec<StateChange<'_>>) -> Vec<StateChange<'_>> {
         v.sort_by_key(key);
         v
-    };
+    }
     assert_eq!(sorted(again), sorted(exported));
     assert_eq!(restored.tracked_leads(), engine.tracked_leads());
     assert_eq!(

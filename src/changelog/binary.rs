@@ -104,6 +104,11 @@ impl<'a> Reader<'a> {
     }
 
     pub fn string(&mut self, field: &'static str) -> Result<String, ChangelogError> {
+        self.str(field).map(str::to_owned)
+    }
+
+    /// A string borrowed from the bytes read.
+    pub fn str(&mut self, field: &'static str) -> Result<&'a str, ChangelogError> {
         let len: usize = self.int(field)?;
         let end = self
             .at
@@ -113,7 +118,7 @@ impl<'a> Reader<'a> {
         let text = std::str::from_utf8(&self.bytes[self.at..end])
             .map_err(|e| self.error(field, format!("not UTF-8: {e}")))?;
         self.at = end;
-        Ok(text.to_owned())
+        Ok(text)
     }
 
     /// A union branch index below `branches`.
@@ -130,9 +135,14 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
     ) -> Result<Option<String>, ChangelogError> {
+        Ok(self.optional_str(field)?.map(str::to_owned))
+    }
+
+    /// A `["null", "string"]` union, borrowed from the bytes read.
+    pub fn optional_str(&mut self, field: &'static str) -> Result<Option<&'a str>, ChangelogError> {
         match self.branch(field, 2)? {
             0 => Ok(None),
-            _ => self.string(field).map(Some),
+            _ => self.str(field).map(Some),
         }
     }
 

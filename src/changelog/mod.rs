@@ -88,20 +88,28 @@ pub fn schemas() -> [(&'static str, &'static str, u64); 4] {
 
 fn key(kind: u8, tenant: &str, lead_id: Option<&str>) -> Vec<u8> {
     let mut w = Writer::default();
+    write_key(&mut w, kind, tenant, lead_id);
+    w.bytes
+}
+
+fn write_key(w: &mut Writer, kind: u8, tenant: &str, lead_id: Option<&str>) {
     w.bytes.push(kind);
     w.string(tenant);
     if let Some(lead_id) = lead_id {
         w.bytes.extend_from_slice(lead_id.as_bytes());
     }
-    w.bytes
 }
 
 fn framed(fingerprint: u64, write: impl FnOnce(&mut Writer)) -> Vec<u8> {
     let mut w = Writer::default();
+    write_framed(&mut w, fingerprint, write);
+    w.bytes
+}
+
+fn write_framed(w: &mut Writer, fingerprint: u64, write: impl FnOnce(&mut Writer)) {
     w.bytes.extend_from_slice(&[0xC3, 0x01]);
     w.bytes.extend_from_slice(&fingerprint.to_le_bytes());
-    write(&mut w);
-    w.bytes
+    write(w);
 }
 
 /// A single-object encoded value's schema fingerprint and datum.
@@ -118,37 +126,116 @@ fn unframe(value: &[u8]) -> Result<(u64, &[u8]), ChangelogError> {
 }
 
 /// A change as a Kafka record: key and value (`None`: a tombstone).
-pub fn encode(change: &StateChange) -> (Vec<u8>, Option<Vec<u8>>) {
-    match change {
-        StateChange::Lead(lead) => (
-            key(b'L', &lead.tenant, Some(&lead.lead_id)),
-            Some(framed(*LEAD_FINGERPRINT, |w| records::write_lead(w, lead))),
-        ),
-        StateChange::Tenant(tenant) => (
-            key(b'T', &tenant.tenant, None),
-            Some(framed(*TENANT_FINGERPRINT, |w| {
-                records::write_tenant(w, tenant)
-            })),
-        ),
-        StateChange::Forget { tenant, lead_id } => (key(b'L', tenant, Some(lead_id)), None),
+pub fn encode(change: &StateChange<'_>) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut one = Encoded::default();
+    one.push(change);
+    let Ends { key, has_value, .. } = one.ends[0];
+    let value = has_value.then(|| one.bytes[key..].to_vec());
+    one.bytes.truncate(key);
+    (one.bytes, value)
+}
+
+/// Where one record of an [`Encoded`] batch ends.
+#[derive(Clone, Copy, Debug)]
+struct Ends {
+    key: usize,
+    value: usize,
+    has_value: bool,
+}
+
+/// Changelog records encoded back to back into one buffer, kept between commits so that
+/// encoding a commit's changes allocates nothing once the buffer has grown.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    bytes: Vec<u8>,
+    ends: Vec<Ends>,
+}
+
+impl Encoded {
+    /// Above this, the buffer is given back after a batch (one huge commit, e.g. a restore,
+    /// does not pin its memory).
+    const KEEP_BYTES: usize = 16 << 20;
+
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        if self.bytes.capacity() > Self::KEEP_BYTES {
+            self.bytes.shrink_to(Self::KEEP_BYTES);
+        }
+    }
+
+    pub fn push(&mut self, change: &StateChange<'_>) {
+        let mut w = Writer {
+            bytes: std::mem::take(&mut self.bytes),
+        };
+        let (kind, tenant, lead_id) = match change {
+            StateChange::Lead(lead) => (b'L', &*lead.tenant, Some(&*lead.lead_id)),
+            StateChange::Tenant(tenant) => (b'T', &*tenant.tenant, None),
+            StateChange::Forget { tenant, lead_id } => (b'L', &**tenant, Some(&**lead_id)),
+        };
+        write_key(&mut w, kind, tenant, lead_id);
+        let key = w.bytes.len();
+        let has_value = match change {
+            StateChange::Lead(lead) => {
+                write_framed(&mut w, *LEAD_FINGERPRINT, |w| records::write_lead(w, lead));
+                true
+            }
+            StateChange::Tenant(tenant) => {
+                write_framed(&mut w, *TENANT_FINGERPRINT, |w| {
+                    records::write_tenant(w, tenant)
+                });
+                true
+            }
+            StateChange::Forget { .. } => false,
+        };
+        self.ends.push(Ends {
+            key,
+            value: w.bytes.len(),
+            has_value,
+        });
+        self.bytes = w.bytes;
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The records in order: key, value (`None`: a tombstone).
+    pub fn records(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |ends| {
+            let key = &self.bytes[start..ends.key];
+            let value = ends.has_value.then(|| &self.bytes[ends.key..ends.value]);
+            start = ends.value;
+            (key, value)
+        })
     }
 }
 
-/// A Kafka record of the changelog back as a change.
-pub fn decode(key_bytes: &[u8], value: Option<&[u8]>) -> Result<StateChange, ChangelogError> {
+/// A Kafka record of the changelog back as a change, borrowing its strings from the bytes.
+pub fn decode<'a>(
+    key_bytes: &'a [u8],
+    value: Option<&'a [u8]>,
+) -> Result<StateChange<'a>, ChangelogError> {
     let (&kind, rest) = key_bytes
         .split_first()
         .ok_or_else(|| ChangelogError::Key("empty".to_owned()))?;
     let mut r = Reader::new(rest);
     let tenant = r
-        .string("key.tenant")
+        .str("key.tenant")
         .map_err(|e| ChangelogError::Key(e.to_string()))?;
     let lead_id = std::str::from_utf8(&rest[r.at..])
-        .map_err(|e| ChangelogError::Key(format!("lead id is not UTF-8: {e}")))?
-        .to_owned();
+        .map_err(|e| ChangelogError::Key(format!("lead id is not UTF-8: {e}")))?;
     let Some(value) = value else {
         return match kind {
-            b'L' => Ok(StateChange::Forget { tenant, lead_id }),
+            b'L' => Ok(StateChange::Forget {
+                tenant: tenant.into(),
+                lead_id: lead_id.into(),
+            }),
             _ => Err(ChangelogError::Key(format!(
                 "a tombstone for record kind {kind:#04x}"
             ))),

@@ -1,12 +1,14 @@
 //! The changelog's records in Avro binary per `schemas/lead_state.avsc` and
 //! `schemas/tenant_state.avsc` (field order and types exactly as written there).
 
+use std::borrow::Cow;
+
 use chrono::NaiveDate;
 
 use super::ChangelogError;
 use super::binary::{Reader, Writer};
 use crate::engine::{
-    Episode, LeadRecord, ManagerScore, PendingRecord, Secs, SlaState, TenantRecord,
+    Episode, LeadRecord, ManagerScore, PendingRecord, Secs, Seen, SlaState, TenantRecord,
 };
 use crate::model::Rule;
 
@@ -28,7 +30,7 @@ fn secs(reader: &mut Reader<'_>, field: &'static str) -> Result<Secs, ChangelogE
     reader.int(field)
 }
 
-pub fn write_lead(w: &mut Writer, lead: &LeadRecord) {
+pub fn write_lead(w: &mut Writer, lead: &LeadRecord<'_>) {
     w.string(&lead.tenant);
     w.string(&lead.lead_id);
     w.optional_string(lead.stage.as_deref());
@@ -66,9 +68,9 @@ pub fn write_lead(w: &mut Writer, lead: &LeadRecord) {
         w.long(i64::from(t));
     }
     w.block(&lead.deadlines, |w, &d| w.long(i64::from(d)));
-    w.block(&lead.seen, |w, &(hash, at)| {
-        w.long(hash as i64);
-        w.long(i64::from(at));
+    w.block(&lead.seen, |w, seen| {
+        w.long(seen.tagged() as i64);
+        w.long(i64::from(seen.at));
     });
     w.block(&lead.pending, |w, p| {
         w.long(i64::from(p.at));
@@ -81,14 +83,26 @@ pub fn write_lead(w: &mut Writer, lead: &LeadRecord) {
     });
 }
 
-pub fn read_lead(r: &mut Reader<'_>) -> Result<LeadRecord, ChangelogError> {
-    let tenant = r.string("tenant")?;
-    let lead_id = r.string("lead_id")?;
-    let stage = r.optional_string("stage")?;
-    let manager = r.optional_string("manager")?;
-    let channel = r.optional_string("channel")?;
-    let rejected_by = r.optional_string("rejected_by")?;
-    let judged_by = r.optional_string("judged_by")?;
+fn text<'a>(r: &mut Reader<'a>, field: &'static str) -> Result<Cow<'a, str>, ChangelogError> {
+    r.str(field).map(Cow::Borrowed)
+}
+
+fn optional_text<'a>(
+    r: &mut Reader<'a>,
+    field: &'static str,
+) -> Result<Option<Cow<'a, str>>, ChangelogError> {
+    Ok(r.optional_str(field)?.map(Cow::Borrowed))
+}
+
+/// A lead record borrowing its strings from the bytes read.
+pub fn read_lead<'a>(r: &mut Reader<'a>) -> Result<LeadRecord<'a>, ChangelogError> {
+    let tenant = text(r, "tenant")?;
+    let lead_id = text(r, "lead_id")?;
+    let stage = optional_text(r, "stage")?;
+    let manager = optional_text(r, "manager")?;
+    let channel = optional_text(r, "channel")?;
+    let rejected_by = optional_text(r, "rejected_by")?;
+    let judged_by = optional_text(r, "judged_by")?;
     let episode = match r.branch("episode", 2)? {
         0 => None,
         _ => Some(Episode {
@@ -129,17 +143,18 @@ pub fn read_lead(r: &mut Reader<'_>) -> Result<LeadRecord, ChangelogError> {
             reason: format!("{} deadlines, expected 4", listed.len()),
         })?;
     let seen = r.block("seen", |r| {
-        Ok((r.long("seen.tagged_hash")? as u64, secs(r, "seen.at")?))
+        let tagged = r.long("seen.tagged_hash")? as u64;
+        Ok(Seen::from_tagged(tagged, secs(r, "seen.at")?))
     })?;
     let pending = r.block("pending", |r| {
         Ok(PendingRecord {
             at: secs(r, "pending.at")?,
-            event_id: r.string("pending.event_id")?,
-            stage: r.string("pending.stage")?,
-            manager: r.optional_string("pending.manager")?,
-            channel: r.optional_string("pending.channel")?,
+            event_id: text(r, "pending.event_id")?,
+            stage: text(r, "pending.stage")?,
+            manager: optional_text(r, "pending.manager")?,
+            channel: optional_text(r, "pending.channel")?,
             created_at: secs(r, "pending.created_at")?,
-            rejection_reason: r.optional_string("pending.rejection_reason")?,
+            rejection_reason: optional_text(r, "pending.rejection_reason")?,
         })
     })?;
     Ok(LeadRecord {
@@ -157,12 +172,12 @@ pub fn read_lead(r: &mut Reader<'_>) -> Result<LeadRecord, ChangelogError> {
         stale_reported_for,
         last_seen,
         deadlines,
-        seen,
+        seen: Cow::Owned(seen),
         pending,
     })
 }
 
-pub fn write_tenant(w: &mut Writer, tenant: &TenantRecord) {
+pub fn write_tenant(w: &mut Writer, tenant: &TenantRecord<'_>) {
     w.string(&tenant.tenant);
     w.long(tenant.overturned as i64);
     w.long(tenant.confirmations as i64);
@@ -175,13 +190,15 @@ pub fn write_tenant(w: &mut Writer, tenant: &TenantRecord) {
         w.optional_string(manager.as_deref());
         w.long(i64::from(score.days_judged));
         w.long(i64::from(score.days_compliant));
-        let hit: Vec<(Rule, u32)> = Rule::ALL
-            .iter()
-            .zip(score.violations)
-            .filter(|(_, n)| *n > 0)
-            .map(|(rule, n)| (*rule, n))
-            .collect();
-        w.block(&hit, |w, (rule, n)| {
+        let mut hit = [(Rule::ALL[0], 0u32); Rule::ALL.len()];
+        let mut hits = 0;
+        for (rule, n) in Rule::ALL.iter().zip(score.violations) {
+            if n > 0 {
+                hit[hits] = (*rule, n);
+                hits += 1;
+            }
+        }
+        w.block(&hit[..hits], |w, (rule, n)| {
             w.string(rule.as_str());
             w.long(i64::from(*n));
         });
@@ -189,19 +206,20 @@ pub fn write_tenant(w: &mut Writer, tenant: &TenantRecord) {
     });
 }
 
-pub fn read_tenant(r: &mut Reader<'_>) -> Result<TenantRecord, ChangelogError> {
-    let tenant = r.string("tenant")?;
+/// A tenant record borrowing its strings from the bytes read.
+pub fn read_tenant<'a>(r: &mut Reader<'a>) -> Result<TenantRecord<'a>, ChangelogError> {
+    let tenant = text(r, "tenant")?;
     let overturned = r.int("overturned")?;
     let confirmations = r.int("confirmations")?;
     let cold_base_transfers = r.int("cold_base_transfers")?;
     let overturned_by_manager = r.block("overturned_by_manager", |r| {
         Ok((
-            r.optional_string("overturned_by_manager.manager")?,
+            optional_text(r, "overturned_by_manager.manager")?,
             r.int("overturned_by_manager.count")?,
         ))
     })?;
     let scores = r.block("scores", |r| {
-        let manager = r.optional_string("scores.manager")?;
+        let manager = optional_text(r, "scores.manager")?;
         let mut score = ManagerScore {
             days_judged: r.int("scores.days_judged")?,
             days_compliant: r.int("scores.days_compliant")?,
@@ -209,11 +227,11 @@ pub fn read_tenant(r: &mut Reader<'_>) -> Result<TenantRecord, ChangelogError> {
         };
         for (name, n) in r.block("scores.violations", |r| {
             Ok((
-                r.string("scores.violations")?,
+                r.str("scores.violations")?,
                 r.int::<u32>("scores.violations")?,
             ))
         })? {
-            let Some(slot) = Rule::parse(&name).map(Rule::index) else {
+            let Some(slot) = Rule::parse(name).map(Rule::index) else {
                 return Err(ChangelogError::Field {
                     field: "scores.violations",
                     offset: r.at,

@@ -11,7 +11,7 @@ use crate::generator::{GenConfig, generate};
 use crate::replay::Driver;
 
 /// The state of an engine halfway through a generated dataset: leads in every condition.
-fn exported() -> Vec<StateChange> {
+fn exported() -> Vec<StateChange<'static>> {
     let events = generate(&GenConfig {
         days: 6,
         leads_per_day: 20,
@@ -41,7 +41,7 @@ fn exported() -> Vec<StateChange> {
     engine.apply_lead_event(&waiting, &mut Vec::new());
     let mut out = Vec::new();
     engine.export(&mut out);
-    out
+    out.iter().map(StateChange::to_owned_change).collect()
 }
 
 #[test]
@@ -64,6 +64,35 @@ fn every_record_round_trips() {
         let (key, value) = encode(change);
         assert_eq!(&decode(&key, value.as_deref()).expect("decodes"), change);
     }
+}
+
+/// A batch encoded back to back into one buffer gives each change's own record, tombstones
+/// included, and the buffer is reused after `clear`.
+#[test]
+fn a_batch_holds_each_record_as_encoded_alone() {
+    let mut changes = exported();
+    changes.insert(
+        3,
+        StateChange::Forget {
+            tenant: "t/1".into(),
+            lead_id: "L-9".into(),
+        },
+    );
+    let mut batch = Encoded::default();
+    for round in 0..2 {
+        batch.clear();
+        for change in &changes {
+            batch.push(change);
+        }
+        assert_eq!(batch.len(), changes.len(), "round {round}");
+        for ((key, value), change) in batch.records().zip(&changes) {
+            let (alone_key, alone_value) = encode(change);
+            assert_eq!(key, &alone_key[..]);
+            assert_eq!(value, alone_value.as_deref());
+            assert_eq!(&decode(key, value).expect("decodes"), change);
+        }
+    }
+    assert!(batch.records().any(|(_, value)| value.is_none()));
 }
 
 /// Our hand-written bytes are exactly what the schemas in `schemas/` describe: apache_avro
@@ -94,7 +123,7 @@ fn the_bytes_follow_the_schemas() {
             StateChange::Lead(lead) => {
                 assert_eq!(
                     fields[1],
-                    ("lead_id".into(), Value::String(lead.lead_id.clone()))
+                    ("lead_id".into(), Value::String(lead.lead_id.to_string()))
                 );
                 let Value::Array(seen) = &fields[14].1 else {
                     panic!("seen is an array: {:?}", fields[14]);
@@ -108,7 +137,7 @@ fn the_bytes_follow_the_schemas() {
             StateChange::Tenant(t) => {
                 assert_eq!(
                     fields[0],
-                    ("tenant".into(), Value::String(t.tenant.clone()))
+                    ("tenant".into(), Value::String(t.tenant.to_string()))
                 );
                 assert_eq!(fields[1].1, Value::Long(t.overturned as i64));
             }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub use contacts::{ContactUpdate, LeadContact};
 pub use context::{ManagerScore, QcOutcomes};
 pub use ids::{duplicate_lead_review_id, finding_id};
-pub use lead::{Episode, Secs, SlaState};
+pub use lead::{Episode, Secs, Seen, SlaState};
 pub use snapshot::{LeadRecord, PendingRecord, StateChange, TenantRecord};
 pub use view::{DayView, Deadlines, DueLead, DueList, EpisodeView, LeadView, Scorecard};
 
@@ -241,11 +241,17 @@ impl Engine {
     }
 
     /// What changed since the last call (with [`Engine::track_changes`]): per tenant, evicted
-    /// leads, then the changed leads' current state, then the tenant's counters.
-    pub fn take_changes(&mut self, out: &mut Vec<StateChange>) {
+    /// leads, then the changed leads' current state, then the tenant's counters — each handed
+    /// to `each` as it is built, borrowing the engine's strings (the service encodes it at once).
+    pub fn take_changes_with(&mut self, mut each: impl FnMut(&StateChange<'_>)) {
         for tenant in &mut self.tenants {
-            tenant.take_changes(out);
+            tenant.take_changes_with(&mut each);
         }
+    }
+
+    /// [`Engine::take_changes_with`], the changes kept (owned) in `out`.
+    pub fn take_changes(&mut self, out: &mut Vec<StateChange<'static>>) {
+        self.take_changes_with(|change| out.push(change.to_owned_change()));
     }
 
     /// Records contact updates from now on, for [`Engine::take_contact_updates`]: every new lead
@@ -273,7 +279,7 @@ impl Engine {
     }
 
     /// The whole state: every lead and every tenant's counters.
-    pub fn export(&self, out: &mut Vec<StateChange>) {
+    pub fn export<'a>(&'a self, out: &mut Vec<StateChange<'a>>) {
         for tenant in &self.tenants {
             tenant.export(out);
         }
@@ -282,7 +288,7 @@ impl Engine {
     /// Restores one changelog entry into this engine (before any input is applied; the clock
     /// is restored separately with [`Engine::advance_clock`], which fires nothing a restored
     /// deadline has not already passed). A later entry of the same lead replaces the earlier.
-    pub fn restore(&mut self, change: &StateChange) -> Result<(), EngineError> {
+    pub fn restore(&mut self, change: &StateChange<'_>) -> Result<(), EngineError> {
         match change {
             StateChange::Lead(record) => {
                 let slot = self.tenant_slot(&record.tenant)?;

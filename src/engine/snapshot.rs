@@ -7,6 +7,7 @@
 // stage mapping applies to restored leads), timer queue entries from the deadlines, slots and
 // generations. A tenant's record carries its QC outcomes and manager scorecards.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::context::{ManagerScore, QcOutcomes};
@@ -15,16 +16,17 @@ use super::lead::{Episode, LeadState, Secs, Seen, SlaState, StageState, TimerKin
 use super::pending::PendingEvent;
 use super::tenant::TenantEngine;
 
-/// One lead's state.
+/// One lead's state. Built from the engine it borrows its strings and seen list (the
+/// changelog encodes it at once); decoded from the changelog it owns them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LeadRecord {
-    pub tenant: String,
-    pub lead_id: String,
-    pub stage: Option<String>,
-    pub manager: Option<String>,
-    pub channel: Option<String>,
-    pub rejected_by: Option<String>,
-    pub judged_by: Option<String>,
+pub struct LeadRecord<'a> {
+    pub tenant: Cow<'a, str>,
+    pub lead_id: Cow<'a, str>,
+    pub stage: Option<Cow<'a, str>>,
+    pub manager: Option<Cow<'a, str>>,
+    pub channel: Option<Cow<'a, str>>,
+    pub rejected_by: Option<Cow<'a, str>>,
+    pub judged_by: Option<Cow<'a, str>>,
     pub episode: Option<Episode>,
     pub sla: SlaState,
     pub stage_activity: Secs,
@@ -33,46 +35,108 @@ pub struct LeadRecord {
     pub last_seen: Secs,
     /// Per timer kind (day close, first-call SLA, stale check, eviction); 0 = none.
     pub deadlines: [Secs; TimerKind::COUNT],
-    /// Calls and lead events seen: (id hash with the flag bits, event time).
-    pub seen: Vec<(u64, Secs)>,
-    pub pending: Vec<PendingRecord>,
+    /// Calls and lead events seen: id hash with the flag bits ([`Seen::tagged`]), event time.
+    pub seen: Cow<'a, [Seen]>,
+    pub pending: Vec<PendingRecord<'a>>,
 }
 
 /// A lead event waiting for the watermark.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingRecord {
+pub struct PendingRecord<'a> {
     pub at: Secs,
-    pub event_id: String,
-    pub stage: String,
-    pub manager: Option<String>,
-    pub channel: Option<String>,
+    pub event_id: Cow<'a, str>,
+    pub stage: Cow<'a, str>,
+    pub manager: Option<Cow<'a, str>>,
+    pub channel: Option<Cow<'a, str>>,
     /// 0 when the record had none.
     pub created_at: Secs,
-    pub rejection_reason: Option<String>,
+    pub rejection_reason: Option<Cow<'a, str>>,
 }
 
 /// One tenant's counters that outlive its leads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TenantRecord {
-    pub tenant: String,
+pub struct TenantRecord<'a> {
+    pub tenant: Cow<'a, str>,
     pub overturned: u64,
     pub confirmations: u64,
     pub cold_base_transfers: u64,
     /// By the manager who rejected (`None`: no manager).
-    pub overturned_by_manager: Vec<(Option<String>, u32)>,
-    pub scores: Vec<(Option<String>, ManagerScore)>,
+    pub overturned_by_manager: Vec<(Option<Cow<'a, str>>, u32)>,
+    pub scores: Vec<(Option<Cow<'a, str>>, ManagerScore)>,
 }
 
 /// A changelog entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StateChange {
-    Lead(Box<LeadRecord>),
-    Tenant(TenantRecord),
+pub enum StateChange<'a> {
+    Lead(Box<LeadRecord<'a>>),
+    Tenant(TenantRecord<'a>),
     /// The lead was evicted: its record is gone.
     Forget {
-        tenant: String,
-        lead_id: String,
+        tenant: Cow<'a, str>,
+        lead_id: Cow<'a, str>,
     },
+}
+
+fn owned(text: &str) -> Cow<'static, str> {
+    Cow::Owned(text.to_owned())
+}
+
+fn owned_opt(text: &Option<Cow<'_, str>>) -> Option<Cow<'static, str>> {
+    text.as_deref().map(owned)
+}
+
+impl StateChange<'_> {
+    /// The same change owning its strings (to keep it past the engine's next input).
+    pub fn to_owned_change(&self) -> StateChange<'static> {
+        match self {
+            StateChange::Lead(lead) => StateChange::Lead(Box::new(LeadRecord {
+                tenant: owned(&lead.tenant),
+                lead_id: owned(&lead.lead_id),
+                stage: owned_opt(&lead.stage),
+                manager: owned_opt(&lead.manager),
+                channel: owned_opt(&lead.channel),
+                rejected_by: owned_opt(&lead.rejected_by),
+                judged_by: owned_opt(&lead.judged_by),
+                episode: lead.episode,
+                sla: lead.sla,
+                stage_activity: lead.stage_activity,
+                stale_basis: lead.stale_basis,
+                stale_reported_for: lead.stale_reported_for,
+                last_seen: lead.last_seen,
+                deadlines: lead.deadlines,
+                seen: Cow::Owned(lead.seen.to_vec()),
+                pending: lead
+                    .pending
+                    .iter()
+                    .map(|p| PendingRecord {
+                        at: p.at,
+                        event_id: owned(&p.event_id),
+                        stage: owned(&p.stage),
+                        manager: owned_opt(&p.manager),
+                        channel: owned_opt(&p.channel),
+                        created_at: p.created_at,
+                        rejection_reason: owned_opt(&p.rejection_reason),
+                    })
+                    .collect(),
+            })),
+            StateChange::Tenant(t) => StateChange::Tenant(TenantRecord {
+                tenant: owned(&t.tenant),
+                overturned: t.overturned,
+                confirmations: t.confirmations,
+                cold_base_transfers: t.cold_base_transfers,
+                overturned_by_manager: t
+                    .overturned_by_manager
+                    .iter()
+                    .map(|(m, n)| (owned_opt(m), *n))
+                    .collect(),
+                scores: t.scores.iter().map(|(m, s)| (owned_opt(m), *s)).collect(),
+            }),
+            StateChange::Forget { tenant, lead_id } => StateChange::Forget {
+                tenant: owned(tenant),
+                lead_id: owned(lead_id),
+            },
+        }
+    }
 }
 
 /// What changed in a tenant since the changes were last taken.
@@ -97,26 +161,30 @@ impl Changes {
 }
 
 impl TenantEngine {
-    fn name(&self, symbol: Symbol) -> Option<String> {
-        self.ctx.name_of(symbol)
+    fn name(&self, symbol: Symbol) -> Option<Cow<'_, str>> {
+        self.ctx.interner.resolve(symbol).map(Cow::Borrowed)
     }
 
-    fn pending_record(&self, event: &PendingEvent) -> PendingRecord {
+    fn pending_record<'a>(&'a self, event: &'a PendingEvent) -> PendingRecord<'a> {
         PendingRecord {
             at: event.at,
-            event_id: event.event_id.to_string(),
+            event_id: Cow::Borrowed(&event.event_id),
             stage: self.name(event.stage).unwrap_or_default(),
             manager: self.name(event.manager),
             channel: self.name(event.channel),
             created_at: event.created_at,
-            rejection_reason: event.rejection_reason.as_deref().map(str::to_owned),
+            rejection_reason: event.rejection_reason.as_deref().map(Cow::Borrowed),
         }
     }
 
-    fn lead_record(&self, lead: &LeadState, pending: &[&PendingEvent]) -> LeadRecord {
+    fn lead_record<'a>(
+        &'a self,
+        lead: &'a LeadState,
+        pending: &[&'a PendingEvent],
+    ) -> LeadRecord<'a> {
         LeadRecord {
-            tenant: self.ctx.name.to_string(),
-            lead_id: lead.lead_id.to_string(),
+            tenant: Cow::Borrowed(&self.ctx.name),
+            lead_id: Cow::Borrowed(&lead.lead_id),
             stage: lead.stage.and_then(|s| self.name(s.stage)),
             manager: self.name(lead.manager),
             channel: self.name(lead.channel),
@@ -129,20 +197,20 @@ impl TenantEngine {
             stale_reported_for: lead.stale_reported_for,
             last_seen: lead.last_seen,
             deadlines: lead.deadlines,
-            seen: lead.seen.iter().map(|s| (s.tagged(), s.at)).collect(),
+            seen: Cow::Borrowed(&lead.seen),
             pending: pending.iter().map(|e| self.pending_record(e)).collect(),
         }
     }
 
-    fn tenant_record(&self) -> TenantRecord {
+    fn tenant_record(&self) -> TenantRecord<'_> {
         let outcomes = &self.ctx.outcomes;
-        let mut overturned_by_manager: Vec<(Option<String>, u32)> = outcomes
+        let mut overturned_by_manager: Vec<(Option<Cow<'_, str>>, u32)> = outcomes
             .overturned_by_manager
             .iter()
             .map(|(&m, &n)| (self.name(m), n))
             .collect();
         overturned_by_manager.sort();
-        let mut scores: Vec<(Option<String>, ManagerScore)> = self
+        let mut scores: Vec<(Option<Cow<'_, str>>, ManagerScore)> = self
             .ctx
             .scores()
             .into_iter()
@@ -150,7 +218,7 @@ impl TenantEngine {
             .collect();
         scores.sort_by(|a, b| a.0.cmp(&b.0));
         TenantRecord {
-            tenant: self.ctx.name.to_string(),
+            tenant: Cow::Borrowed(&self.ctx.name),
             overturned: outcomes.overturned,
             confirmations: outcomes.confirmations,
             cold_base_transfers: outcomes.cold_base_transfers,
@@ -182,9 +250,10 @@ impl TenantEngine {
         self.changes.get_or_insert_with(Changes::default);
     }
 
-    /// The changes since the last call: forgotten leads first, then the changed leads' current
-    /// state, then the tenant record if anything changed.
-    pub fn take_changes(&mut self, out: &mut Vec<StateChange>) {
+    /// The changes since the last call, each handed to `each` as it is built (borrowing the
+    /// engine's strings): forgotten leads first, then the changed leads' current state, then
+    /// the tenant record if anything changed.
+    pub fn take_changes_with(&mut self, mut each: impl FnMut(&StateChange<'_>)) {
         let Some(changes) = self.changes.take() else {
             return;
         };
@@ -193,9 +262,9 @@ impl TenantEngine {
             return;
         }
         for lead_id in &changes.forgotten {
-            out.push(StateChange::Forget {
-                tenant: self.ctx.name.to_string(),
-                lead_id: lead_id.to_string(),
+            each(&StateChange::Forget {
+                tenant: Cow::Borrowed(&self.ctx.name),
+                lead_id: Cow::Borrowed(lead_id),
             });
         }
         let pending = self.pending_by_slot(|slot| changes.dirty.contains(&slot));
@@ -204,14 +273,14 @@ impl TenantEngine {
         for slot in slots {
             if let Some(lead) = self.leads.get(slot) {
                 let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
-                out.push(StateChange::Lead(Box::new(self.lead_record(lead, events))));
+                each(&StateChange::Lead(Box::new(self.lead_record(lead, events))));
             }
         }
-        out.push(StateChange::Tenant(self.tenant_record()));
+        each(&StateChange::Tenant(self.tenant_record()));
     }
 
     /// Every lead and the tenant record.
-    pub fn export(&self, out: &mut Vec<StateChange>) {
+    pub fn export<'a>(&'a self, out: &mut Vec<StateChange<'a>>) {
         let pending = self.pending_by_slot(|_| true);
         for slot in self.leads.slots() {
             if let Some(lead) = self.leads.get(slot) {
@@ -223,7 +292,7 @@ impl TenantEngine {
     }
 
     /// Restores one lead (replacing any state of the same lead id).
-    pub fn restore_lead(&mut self, record: &LeadRecord) {
+    pub fn restore_lead(&mut self, record: &LeadRecord<'_>) {
         // An earlier record of the lead: drop it with its queued events (new generation).
         self.forget(&record.lead_id);
         let (slot, _) = self.leads.get_or_insert(&record.lead_id);
@@ -241,7 +310,7 @@ impl TenantEngine {
             .iter()
             .map(|p| PendingEvent {
                 at: p.at,
-                event_id: p.event_id.as_str().into(),
+                event_id: p.event_id.as_ref().into(),
                 slot,
                 generation: 0, // set below
                 stage: interner.intern(&p.stage),
@@ -268,11 +337,7 @@ impl TenantEngine {
         lead.last_seen = record.last_seen;
         lead.deadlines = record.deadlines;
         lead.queued = [0; TimerKind::COUNT];
-        lead.seen = record
-            .seen
-            .iter()
-            .map(|&(tagged, at)| Seen::from_tagged(tagged, at))
-            .collect();
+        lead.seen = record.seen.iter().copied().collect();
         lead.pending_events = u16::try_from(pending.len()).unwrap_or(u16::MAX);
         let generation = lead.generation;
         self.timers.sync(slot, lead);
@@ -291,7 +356,7 @@ impl TenantEngine {
     }
 
     /// Restores the tenant's counters (replacing them).
-    pub fn restore_tenant(&mut self, record: &TenantRecord) {
+    pub fn restore_tenant(&mut self, record: &TenantRecord<'_>) {
         let interner = &mut self.ctx.interner;
         let overturned_by_manager = record
             .overturned_by_manager

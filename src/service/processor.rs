@@ -34,6 +34,7 @@ use super::restore::{Committed, OffsetMeta, Restored};
 use super::routing;
 use super::state_log::{self, RestoreError};
 use super::task::{self, Input, Task};
+use crate::changelog;
 use crate::config::{Config, Guarantee};
 use crate::engine::{ContactUpdate, Engine, Secs};
 use crate::formats::InputDecoder;
@@ -182,6 +183,8 @@ pub struct Processor {
     tenants: Vec<(Arc<str>, Secs)>,
     /// A buffer for the engines' contact updates.
     contact_updates: Vec<ContactUpdate>,
+    /// A buffer for a commit's changelog records (kept between commits).
+    changelog_records: changelog::Encoded,
     /// Idle timers carried over an abort, per input partition: how far it had been read and
     /// how long it had been silent (see [`Task::resume_idle_timer`]).
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
@@ -276,6 +279,7 @@ impl Processor {
             partitions: setup.partitions,
             tenants: Vec::new(),
             contact_updates: Vec::new(),
+            changelog_records: changelog::Encoded::default(),
             config: setup.config,
         })
     }
@@ -767,22 +771,25 @@ impl Processor {
     /// batch's transaction (at-least-once: delivered before the offsets commit).
     fn write_changelog(&mut self) {
         let topic = self.config.kafka.topics.changelog.clone();
-        let mut changes = Vec::new();
+        let mut encoded = std::mem::take(&mut self.changelog_records);
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
-        for partition in partitions {
-            changes.clear();
+        'partitions: for partition in partitions {
+            encoded.clear();
             if let Some(task) = self.tasks.get_mut(&partition) {
-                task.engine_mut().take_changes(&mut changes);
+                task.engine_mut()
+                    .take_changes_with(|change| encoded.push(change));
             }
-            for (key, value) in state_log::records(&changes) {
+            for (key, value) in encoded.records() {
                 if self
-                    .send_to(&topic, Some(partition), Some(&key), value.as_deref(), None)
+                    .send_to(&topic, Some(partition), Some(key), value, None)
                     .is_err()
                 {
-                    return;
+                    break 'partitions;
                 }
             }
         }
+        encoded.clear();
+        self.changelog_records = encoded;
     }
 
     fn commit_transaction<C: ConsumerContext>(

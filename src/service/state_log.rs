@@ -13,7 +13,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use super::restore::Restored;
 use crate::changelog::{self, ChangelogError};
 use crate::config::Config;
-use crate::engine::{Engine, EngineError, StateChange};
+use crate::engine::{Engine, EngineError};
 use crate::keyhash::Map;
 
 /// How long a restore waits for the changelog topic's metadata.
@@ -56,11 +56,6 @@ impl rdkafka::ClientContext for RestoreContext {
 }
 
 impl rdkafka::consumer::ConsumerContext for RestoreContext {}
-
-/// Encodes `changes` as changelog records: (key, value; `None` for a tombstone).
-pub fn records(changes: &[StateChange]) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> + '_ {
-    changes.iter().map(changelog::encode)
-}
 
 /// A task's engine rebuilt from its changelog partition, with what the restore read.
 pub type Rebuilt = Result<(Engine, Restored), RestoreError>;
