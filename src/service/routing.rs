@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::changelog::Marker;
 use crate::engine::Secs;
+use crate::keyhash::Set as KeySet;
 use crate::model::CallRecord;
 
 /// How often markers are published again although unchanged: a task restored elsewhere reads
@@ -73,7 +74,7 @@ pub struct Routing {
     held: BinaryHeap<Reverse<Held>>,
     held_offsets: BTreeSet<i64>,
     checks: BinaryHeap<Reverse<Check>>,
-    dirty: BTreeSet<Dirty>,
+    dirty: KeySet<Dirty>,
     /// How far this task's router has released (the global clock it last released at).
     released: Option<Secs>,
     /// After a restore whose calls offset was held back: the offset the calls partition had
@@ -95,7 +96,7 @@ impl Routing {
             held: BinaryHeap::new(),
             held_offsets: BTreeSet::new(),
             checks: BinaryHeap::new(),
-            dirty: BTreeSet::new(),
+            dirty: KeySet::default(),
             released: None,
             catching_up: None,
             contacts_marker: None,
@@ -197,9 +198,12 @@ impl Routing {
         self.dirty.insert((tenant, lead_id));
     }
 
-    /// The leads whose entries must be published, emptied.
-    pub fn take_dirty(&mut self) -> BTreeSet<Dirty> {
-        std::mem::take(&mut self.dirty)
+    /// The leads whose entries must be published, in order, emptied. (A hash set while
+    /// marking: one hash per update instead of string comparisons down a tree; sorted once.)
+    pub fn take_dirty(&mut self) -> Vec<Dirty> {
+        let mut dirty: Vec<Dirty> = self.dirty.drain().collect();
+        dirty.sort_unstable();
+        dirty
     }
 
     /// The contacts-topic marker to publish now (changed, or unchanged for `MARKER_REFRESH`),

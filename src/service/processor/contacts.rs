@@ -32,6 +32,17 @@ impl Processor {
         u32::try_from(lateness.as_secs()).unwrap_or(u32::MAX)
     }
 
+    /// Tenant `name` as listed in `tenants` (listed now if it is new), with its allowed
+    /// lateness: no allocation or configuration lookup per update.
+    fn known_tenant(&mut self, name: &str) -> (Arc<str>, Secs) {
+        if let Some((tenant, lateness)) = self.tenants.iter().find(|(t, _)| &**t == name) {
+            return (Arc::clone(tenant), *lateness);
+        }
+        let entry = (Arc::<str>::from(name), self.lateness(name));
+        self.tenants.push(entry.clone());
+        entry
+    }
+
     /// Moves task `partition`'s contact updates into the replica (written through), marks the
     /// leads for publication and schedules new leads' duplicate checks.
     pub(super) fn sync_contacts(&mut self, partition: i32, origin: Origin) {
@@ -44,13 +55,8 @@ impl Processor {
                 continue;
             }
             let effect = self.replica.write(partition, &update);
-            let tenant: Arc<str> = update.tenant().into();
+            let (tenant, lateness) = self.known_tenant(update.tenant());
             let lead_id: Arc<str> = update.lead_id().into();
-            if !self.tenants.iter().any(|(t, _)| *t == tenant) {
-                let lateness = self.lateness(&tenant);
-                self.tenants.push((Arc::clone(&tenant), lateness));
-            }
-            let lateness = self.lateness(&tenant);
             if let Some(task) = self.tasks.get_mut(&partition) {
                 if let Effect::FirstEvent(at) = effect {
                     task.routing.schedule_check(Check {
