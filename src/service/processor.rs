@@ -373,11 +373,15 @@ impl Processor {
 
     /// Applies the task's buffered records that event-time order allows.
     fn release<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>, partition: i32) {
+        // Whether each input has been read to librdkafka's high watermark, asked at most once
+        // per call (a locked read in librdkafka): nothing is polled while records are released,
+        // so only the fetcher's next response could move it, and that is seen next call.
+        let mut at_end = [None; 2];
         loop {
             if self.failed.is_some() {
                 return;
             }
-            let caught = self.sync_caught_up(consumer, partition);
+            let caught = self.sync_caught_up_with(consumer, partition, &mut at_end);
             let Some(aligner) = self.aligners.get_mut(&partition) else {
                 return;
             };
@@ -395,11 +399,23 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         partition: i32,
     ) -> [bool; 2] {
+        self.sync_caught_up_with(consumer, partition, &mut [None; 2])
+    }
+
+    /// [`Processor::sync_caught_up`] with the inputs' "read to the end" answers memoised in
+    /// `at_end`.
+    fn sync_caught_up_with<C: ConsumerContext>(
+        &mut self,
+        consumer: &BaseConsumer<C>,
+        partition: i32,
+        at_end: &mut [Option<bool>; 2],
+    ) -> [bool; 2] {
         let caught = Input::ALL.map(|input| {
+            let i = input.index();
             self.aligners
                 .get(&partition)
                 .is_none_or(|a| a.is_empty(input))
-                && self.caught_up(consumer, input.index(), partition)
+                && *at_end[i].get_or_insert_with(|| self.caught_up(consumer, i, partition))
         });
         if let Some(task) = self.tasks.get_mut(&partition) {
             for input in Input::ALL {
