@@ -4,12 +4,11 @@
 use std::cmp::Reverse;
 use std::sync::Arc;
 
-use hashbrown::hash_map::EntryRef;
-
-use crate::keyhash::{Map as HashMap, Set as HashSet};
+use crate::keyhash::Set as HashSet;
 
 use super::entry::{ContactEntry, Mark, ValueChange, add_value};
 use super::normalize::{emails_in, parse_phone, phones_in};
+use super::table::{Slots, ValueIndex};
 use crate::engine::{ContactUpdate, LeadContact, Secs};
 use crate::model::{MatchedOn, Timestamp};
 
@@ -39,9 +38,9 @@ pub struct Duplicate {
 /// One tenant's leads, indexed by normalised phone and e-mail.
 #[derive(Debug, Default)]
 struct TenantContacts {
-    leads: HashMap<Arc<str>, ContactEntry>,
-    by_phone: HashMap<Box<str>, Vec<Arc<str>>>,
-    by_email: HashMap<Box<str>, Vec<Arc<str>>>,
+    leads: Slots,
+    by_phone: ValueIndex,
+    by_email: ValueIndex,
     /// Manager ids, shared by the entries.
     managers: HashSet<Arc<str>>,
     /// History before this time is folded (see `entry`) when its lead is next updated.
@@ -89,12 +88,20 @@ impl ContactDirectory {
     /// Merges one engine update (the order of updates does not matter beyond the watermark
     /// rule: history before the watermark is folded).
     pub fn apply(&mut self, update: &ContactUpdate) -> Effect {
+        self.apply_owned(update, 0)
+    }
+
+    /// [`Self::apply`] by the input partition `owner` (a lead or attempt update makes it the
+    /// lead's owner, see [`Self::owner`]).
+    pub fn apply_owned(&mut self, update: &ContactUpdate, owner: i32) -> Effect {
         let contacts = self.tenant_mut(update.tenant());
         match update {
-            ContactUpdate::Lead(lead) => contacts.add_event(lead),
+            ContactUpdate::Lead(lead) => contacts.add_event(lead, owner),
             ContactUpdate::Attempt { lead_id, at, .. } => {
                 let watermark = contacts.watermark;
-                contacts.entry_mut(lead_id).add_attempt(*at, watermark);
+                contacts
+                    .entry_mut(lead_id, owner)
+                    .add_attempt(*at, watermark);
                 Effect::None
             }
             ContactUpdate::Forget { lead_id, .. } => {
@@ -126,9 +133,9 @@ impl ContactDirectory {
         let t = contacts.as_of(at.as_compact_seconds());
         contacts
             .by_phone
-            .get(phone)?
-            .iter()
-            .filter_map(|id| contacts.leads.get(id))
+            .slots(phone)
+            .filter_map(|slot| contacts.leads.get(slot))
+            .map(|slot| &slot.entry)
             .filter(|entry| entry.has_phone_at(phone, t) && entry.open_at(t))
             .max_by(|a, b| {
                 (a.activity_at(t), Reverse(&a.lead_id))
@@ -142,7 +149,7 @@ impl ContactDirectory {
     /// time, with one of its phones (preferred) or e-mails. Of several, the earliest created.
     pub fn duplicate_of(&self, tenant: &str, lead_id: &str) -> Option<Duplicate> {
         let contacts = self.tenant(tenant)?;
-        let new = contacts.leads.get(lead_id)?;
+        let new = contacts.leads.entry(lead_id)?;
         let (first, _) = new.first?;
         let t = contacts.as_of(first);
         if !new.open_at(t) {
@@ -173,26 +180,24 @@ impl ContactDirectory {
     /// Installs a whole entry (a replica of the directory reading entries another instance
     /// merged), replacing the lead's; reports a new or earlier first event like [`Self::apply`].
     pub fn replace(&mut self, tenant: &str, entry: ContactEntry) -> Effect {
+        self.replace_owned(tenant, entry, 0)
+    }
+
+    /// [`Self::replace`], the lead owned by input partition `owner`.
+    pub fn replace_owned(&mut self, tenant: &str, entry: ContactEntry, owner: i32) -> Effect {
         let contacts = self.tenant_mut(tenant);
-        let old_first = contacts.leads.get(&entry.lead_id).and_then(|e| e.first);
+        let old_first = contacts.leads.entry(&entry.lead_id).and_then(|e| e.first);
         contacts.remove(&entry.lead_id);
-        let id = Arc::clone(&entry.lead_id);
-        for value in &entry.phones {
-            contacts
-                .by_phone
-                .entry(value.value.clone())
-                .or_default()
-                .push(Arc::clone(&id));
-        }
-        for value in &entry.emails {
-            contacts
-                .by_email
-                .entry(value.value.clone())
-                .or_default()
-                .push(Arc::clone(&id));
-        }
         let first = entry.first;
-        contacts.leads.insert(id, entry);
+        let slot = contacts.leads.insert(entry, owner);
+        if let Some(entry) = contacts.leads.get(slot).map(|s| &s.entry) {
+            for value in &entry.phones {
+                contacts.by_phone.add(&value.value, slot);
+            }
+            for value in &entry.emails {
+                contacts.by_email.add(&value.value, slot);
+            }
+        }
         match first {
             Some((at, key)) if old_first.is_none_or(|old| (at, key) < old) => {
                 Effect::FirstEvent(at)
@@ -204,17 +209,33 @@ impl ContactDirectory {
     /// Marks the lead's duplicate check as done; `false` if it was done already (or the lead is
     /// unknown).
     pub fn start_duplicate_check(&mut self, tenant: &str, lead_id: &str) -> bool {
-        let Some(entry) = self
-            .tenant_mut_if_known(tenant)
-            .and_then(|c| c.leads.get_mut(lead_id))
-        else {
+        let Some(slot) = self.tenant_mut_if_known(tenant).and_then(|c| {
+            let slot = c.leads.find(lead_id)?;
+            c.leads.get_mut(slot)
+        }) else {
             return false;
         };
-        !std::mem::replace(&mut entry.duplicate_checked, true)
+        !std::mem::replace(&mut slot.entry.duplicate_checked, true)
     }
 
     pub fn entry(&self, tenant: &str, lead_id: &str) -> Option<&ContactEntry> {
-        self.tenant(tenant)?.leads.get(lead_id)
+        self.tenant(tenant)?.leads.entry(lead_id)
+    }
+
+    /// The input partition that last wrote the lead's entry (0 outside the service).
+    pub fn owner(&self, tenant: &str, lead_id: &str) -> Option<i32> {
+        let leads = &self.tenant(tenant)?.leads;
+        leads.get(leads.find(lead_id)?).map(|s| s.owner)
+    }
+
+    /// Every entry with its tenant and owner, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &ContactEntry, i32)> {
+        self.tenants.iter().flat_map(|(tenant, contacts)| {
+            contacts
+                .leads
+                .iter()
+                .map(move |s| (&**tenant, &s.entry, s.owner))
+        })
     }
 
     /// Leads known, over all tenants.
@@ -239,8 +260,8 @@ impl TenantContacts {
         t.max(self.watermark.saturating_sub(1))
     }
 
-    fn entry_mut(&mut self, lead_id: &str) -> &mut ContactEntry {
-        lead_entry(&mut self.leads, lead_id)
+    fn entry_mut(&mut self, lead_id: &str, owner: i32) -> &mut ContactEntry {
+        &mut self.leads.upsert(lead_id, owner).1.entry
     }
 
     fn manager(&mut self, manager: Option<&str>) -> Option<Arc<str>> {
@@ -253,7 +274,7 @@ impl TenantContacts {
         Some(shared)
     }
 
-    fn add_event(&mut self, lead: &LeadContact) -> Effect {
+    fn add_event(&mut self, lead: &LeadContact, owner: i32) -> Effect {
         let manager = self.manager(lead.manager_id.as_deref());
         let watermark = self.watermark;
         let mark = Mark {
@@ -262,16 +283,17 @@ impl TenantContacts {
             terminal: lead.terminal,
             manager,
         };
-        let entry = lead_entry(&mut self.leads, &lead.lead_id);
+        let (slot, found) = self.leads.upsert(&lead.lead_id, owner);
+        let entry = &mut found.entry;
         let first = entry.add_event(mark, lead.created, watermark);
         for phone in lead.phone.as_deref().into_iter().flat_map(phones_in) {
             let phone = phone.as_str();
             let change = add_value(&mut entry.phones, phone, lead.at, watermark);
-            reindex(&mut self.by_phone, &entry.lead_id, phone, change);
+            reindex(&mut self.by_phone, slot, phone, change);
         }
         for email in lead.email.as_deref().into_iter().flat_map(emails_in) {
             let change = add_value(&mut entry.emails, &email, lead.at, watermark);
-            reindex(&mut self.by_email, &entry.lead_id, &email, change);
+            reindex(&mut self.by_email, slot, &email, change);
         }
         if first {
             Effect::FirstEvent(lead.at)
@@ -281,48 +303,29 @@ impl TenantContacts {
     }
 
     fn remove(&mut self, lead_id: &str) -> bool {
-        let Some(entry) = self.leads.remove(lead_id) else {
+        let Some(slot) = self.leads.find(lead_id) else {
             return false;
         };
-        for value in &entry.phones {
-            unindex(&mut self.by_phone, &value.value, &entry.lead_id);
+        let Some(removed) = self.leads.remove(slot) else {
+            return false;
+        };
+        for value in &removed.entry.phones {
+            self.by_phone.remove(&value.value, slot);
         }
-        for value in &entry.emails {
-            unindex(&mut self.by_email, &value.value, &entry.lead_id);
+        for value in &removed.entry.emails {
+            self.by_email.remove(&value.value, slot);
         }
         true
     }
 }
 
-/// The lead's entry, created when new (the key and the entry share the id).
-fn lead_entry<'m>(
-    leads: &'m mut HashMap<Arc<str>, ContactEntry>,
-    lead_id: &str,
-) -> &'m mut ContactEntry {
-    match leads.entry_ref(lead_id) {
-        EntryRef::Occupied(entry) => entry.into_mut(),
-        EntryRef::Vacant(entry) => {
-            let id: Arc<str> = lead_id.into();
-            entry.insert_with_key(Arc::clone(&id), ContactEntry::new(id))
-        }
-    }
-}
-
 /// Lists `value` in `index` when it is newly on the lead, and unlists the one it displaced.
-fn reindex(
-    index: &mut HashMap<Box<str>, Vec<Arc<str>>>,
-    lead_id: &Arc<str>,
-    value: &str,
-    change: ValueChange,
-) {
+fn reindex(index: &mut ValueIndex, slot: u32, value: &str, change: ValueChange) {
     if change.added {
-        index
-            .entry_ref(value)
-            .or_default()
-            .push(Arc::clone(lead_id));
+        index.add(value, slot);
     }
     if let Some(dropped) = change.dropped {
-        unindex(index, &dropped, lead_id);
+        index.remove(&dropped, slot);
     }
 }
 
@@ -337,7 +340,7 @@ enum Value {
 /// created before `rank`, had the value by `t` and was open at `t`.
 fn earliest_open<'c>(
     contacts: &'c TenantContacts,
-    index: &'c HashMap<Box<str>, Vec<Arc<str>>>,
+    index: &'c ValueIndex,
     values: &[&str],
     kind: Value,
     t: Secs,
@@ -345,8 +348,8 @@ fn earliest_open<'c>(
 ) -> Option<&'c ContactEntry> {
     let mut best: Option<&ContactEntry> = None;
     for &value in values {
-        for id in index.get(value).into_iter().flatten() {
-            let Some(earlier) = contacts.leads.get(id) else {
+        for slot in index.slots(value) {
+            let Some(earlier) = contacts.leads.get(slot).map(|s| &s.entry) else {
                 continue;
             };
             let has = match kind {
@@ -364,13 +367,4 @@ fn earliest_open<'c>(
         }
     }
     best
-}
-
-fn unindex(index: &mut HashMap<Box<str>, Vec<Arc<str>>>, value: &str, lead_id: &Arc<str>) {
-    if let Some(ids) = index.get_mut(value) {
-        ids.retain(|id| !Arc::ptr_eq(id, lead_id) && id != lead_id);
-        if ids.is_empty() {
-            index.remove(value);
-        }
-    }
 }

@@ -107,6 +107,7 @@ impl ContactEntry {
                 Ok(_) => {} // the same event again
                 Err(slot) => {
                     self.unfolded_from = self.unfolded_from.min(mark.at);
+                    reserve_one(&mut self.recent);
                     self.recent.insert(slot, mark);
                 }
             }
@@ -121,6 +122,7 @@ impl ContactEntry {
             self.base_activity = self.base_activity.max(at);
         } else {
             self.unfolded_from = self.unfolded_from.min(at);
+            reserve_one(&mut self.recent_attempts);
             self.recent_attempts.push(at);
         }
     }
@@ -162,6 +164,9 @@ impl ContactEntry {
             keep
         });
         self.base_activity = latest;
+        if self.recent_attempts.is_empty() {
+            self.recent_attempts = Vec::new(); // `retain` keeps the allocation
+        }
         let attempts = self.recent_attempts.iter().copied().min();
         self.unfolded_from = self
             .recent
@@ -262,6 +267,7 @@ pub fn add_value(
         known.last = known.last.max(at);
         return ValueChange::default();
     }
+    reserve_one(values);
     values.push(ContactValue {
         value: value.into(),
         since,
@@ -286,5 +292,15 @@ pub fn add_value(
             added: true,
             dropped: Some(dropped),
         }
+    }
+}
+
+/// Makes room for one more element without the doubling growth of `push`: an entry's lists
+/// hold a few elements for as long as the lead is tracked, and one element in a `Vec` grown to
+/// its minimum capacity of 4 leaves three unused (72 bytes of a phone list, 96 of the marks),
+/// per lead, in every replica.
+fn reserve_one<T>(values: &mut Vec<T>) {
+    if values.len() == values.capacity() {
+        values.reserve_exact(1);
     }
 }

@@ -8,6 +8,7 @@ mod directory;
 mod entry;
 mod normalize;
 mod resolver;
+mod table;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

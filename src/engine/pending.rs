@@ -35,6 +35,9 @@ impl PartialOrd for PendingEvent {
     }
 }
 
+/// Capacity (events) a drained queue keeps; beyond it, a mostly empty queue gives the rest back.
+const KEPT_CAPACITY: usize = 1024;
+
 /// Min-heap of pending lead events.
 #[derive(Debug, Default)]
 pub struct PendingQueue {
@@ -51,7 +54,15 @@ impl PendingQueue {
     }
 
     pub fn pop(&mut self) -> Option<PendingEvent> {
-        self.heap.pop().map(|Reverse(e)| e)
+        let event = self.heap.pop().map(|Reverse(e)| e);
+        // A backlog can queue a lateness window of many leads' events at once; a heap keeps
+        // its largest capacity for good otherwise.
+        let capacity = self.heap.capacity();
+        if capacity > KEPT_CAPACITY && self.heap.len() < capacity / 8 {
+            self.heap
+                .shrink_to((self.heap.len() * 2).max(KEPT_CAPACITY));
+        }
+        event
     }
 
     pub fn len(&self) -> usize {

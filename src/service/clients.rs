@@ -15,11 +15,34 @@ fn base(config: &Config) -> ClientConfig {
     client
 }
 
+/// The group consumer's pre-fetch queue, smaller than librdkafka's defaults (up to 64 MiB of
+/// payloads, and at least 100,000 messages per partition): each queued message also costs about
+/// 300 bytes of librdkafka's own, so on a backlog the defaults held ~150 MiB fetched ahead of
+/// a service that takes ~50-80k records/s; 10,000 per partition is still 0.1-0.2 s of work
+/// each. A full queue then makes librdkafka wait `fetch.queue.backoff.ms` (default 1 s) before
+/// fetching again, which starved the service (−60 % events/s); 10 ms does not
+/// (BENCHMARKS.md, "Memory per lead"). Overridable in `[kafka.consumer_properties]`.
+const PREFETCH: [(&str, &str); 3] = [
+    ("queued.max.messages.kbytes", "16384"),
+    ("queued.min.messages", "10000"),
+    ("fetch.queue.backoff.ms", "10"),
+];
+
+/// Whether the configuration sets librdkafka property `key` for the consumers.
+fn user_set(config: &Config, key: &str) -> bool {
+    config.kafka.properties.contains_key(key) || config.kafka.consumer_properties.contains_key(key)
+}
+
 /// The group consumer: manual offsets, committed data only, the range assignor (it gives the
 /// same partition number of both input topics to one member — the co-partitioning the engine
 /// needs; see README "Partitioning").
 pub fn consumer(config: &Config) -> ClientConfig {
     let mut client = base(config);
+    for (key, value) in PREFETCH {
+        if !user_set(config, key) {
+            client.set(key, value);
+        }
+    }
     client
         .set("group.id", &config.kafka.group_id)
         .set("enable.auto.commit", "false")
@@ -45,6 +68,12 @@ pub fn restore_consumer(config: &Config) -> ClientConfig {
         .set("enable.partition.eof", "true")
         .set("statistics.interval.ms", "0")
         .set("client.id", "dozvon-restore");
+    // A restore (and the contacts reader) reads as fast as it can: librdkafka's own pre-fetch.
+    for (key, _) in PREFETCH {
+        if !user_set(config, key) {
+            client.remove(key);
+        }
+    }
     // A restore reads a partition from its beginning as fast as it can: librdkafka's default
     // 1 s back-off whenever its fetch queue is full halved the restore rate (1M leads ready in
     // 45 s, 19 s with 10 ms; docs/restore-bench.md). Larger fetches mean fewer round trips.

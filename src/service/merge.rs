@@ -48,6 +48,20 @@ pub struct Pending {
 /// for the other partition (a warning says alignment was given up).
 pub const MAX_BUFFERED: usize = 100_000;
 
+/// Capacity a drained buffer keeps (records); beyond it, a buffer that is mostly empty gives
+/// the rest back.
+const KEPT_CAPACITY: usize = 4096;
+
+/// Shrinks a buffer that holds under an eighth of its capacity: on a backlog one partition can
+/// buffer up to [`MAX_BUFFERED`] records (over 200 bytes each before their strings), and a
+/// `VecDeque` keeps its largest capacity for good otherwise.
+fn release_spare(queue: &mut VecDeque<Pending>) {
+    let capacity = queue.capacity();
+    if capacity > KEPT_CAPACITY && queue.len() < capacity / 8 {
+        queue.shrink_to((queue.len() * 2).max(KEPT_CAPACITY));
+    }
+}
+
 /// The two buffers of a task.
 #[derive(Debug, Default)]
 pub struct Aligner {
@@ -97,7 +111,9 @@ impl Aligner {
                 }
             }
         };
-        let pending = self.queues[pick].pop_front()?;
+        let queue = &mut self.queues[pick];
+        let pending = queue.pop_front()?;
+        release_spare(queue);
         Some((Input::ALL[pick], pending))
     }
 }
@@ -156,6 +172,20 @@ mod tests {
             a.pop(|_| true).map(|(i, p)| (i, p.offset)),
             Some((Input::Calls, 1))
         );
+    }
+
+    #[test]
+    fn a_drained_buffer_gives_its_capacity_back() {
+        let mut a = Aligner::default();
+        for offset in 0..100_000 {
+            a.push(Input::Calls, call(offset, "2026-03-02T10:00:00Z"));
+        }
+        let mut order = Vec::new();
+        while let Some((_, p)) = a.pop(|_| true) {
+            order.push(p.offset);
+        }
+        assert_eq!(order, (0..100_000).collect::<Vec<_>>());
+        assert!(a.queues[0].capacity() <= 2 * KEPT_CAPACITY);
     }
 
     #[test]

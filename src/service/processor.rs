@@ -190,6 +190,9 @@ pub struct Processor {
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
 }
 
+/// Capacity the findings buffer keeps between records (a finding is about 300 bytes).
+const KEPT_FINDINGS: usize = 1024;
+
 /// Index of the resolved-calls topic in `Processor::inputs`.
 const RESOLVED: usize = 2;
 
@@ -568,6 +571,8 @@ impl Processor {
         }
         self.findings = findings;
         self.findings.clear();
+        // A clock jump can fire a finding for most leads at once; do not keep that capacity.
+        self.findings.shrink_to(KEPT_FINDINGS);
         self.batch.dirty = true;
     }
 

@@ -1,12 +1,13 @@
 //! This instance's replica of the contact directory: every partition of the contacts topic read
-//! into one `ContactDirectory`, with each partition's published clock and each lead's partition.
+//! into one `ContactDirectory` (which keeps each lead's partition), with each partition's
+//! published clock.
 //!
 //! Entries of partitions this instance owns are written through by their tasks (and skipped
 //! when they come back); the others are installed whole as they are read. A reset (start-up,
 //! rebalance, recovery) reads everything again from the beginning up to the end of every
 //! partition, so a task taking over a partition sees its previous owner's last commit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -51,8 +52,6 @@ struct State {
     partitions: usize,
     /// Each partition's clock from its latest marker.
     clocks: Vec<Option<Secs>>,
-    /// The partition of each known lead, by (tenant, lead id).
-    owners: HashMap<(Arc<str>, Arc<str>), i32>,
     /// Partitions whose entries this instance's tasks write through.
     local: BTreeSet<i32>,
     /// Counts records that could not be read (the entry stays as it was).
@@ -75,7 +74,6 @@ impl Replica {
                 topic: topic.to_owned(),
                 partitions,
                 clocks: vec![None; partitions],
-                owners: HashMap::new(),
                 local: BTreeSet::new(),
                 stats,
             },
@@ -102,24 +100,12 @@ impl Replica {
 
     /// The partition owning a lead.
     pub fn owner(&self, tenant: &str, lead_id: &str) -> Option<i32> {
-        // A lookup by borrowed pair would need a custom key type; leads resolved by phone are
-        // few next to the inputs, so two small allocations are affordable.
-        self.state
-            .owners
-            .get(&(tenant.into(), lead_id.into()))
-            .copied()
+        self.state.directory.owner(tenant, lead_id)
     }
 
     /// A task's own update, written through (partition `partition` owns the lead).
     pub fn write(&mut self, partition: i32, update: &ContactUpdate) -> Effect {
-        let effect = self.state.directory.apply(update);
-        let key = (Arc::from(update.tenant()), Arc::from(update.lead_id()));
-        if effect == Effect::Forgotten {
-            self.state.owners.remove(&key);
-        } else if !matches!(update, ContactUpdate::Forget { .. }) {
-            self.state.owners.insert(key, partition);
-        }
-        effect
+        self.state.directory.apply_owned(update, partition)
     }
 
     /// Marks a lead's duplicate check as run (`false`: it had run, or the lead is unknown).
@@ -137,7 +123,6 @@ impl Replica {
     pub fn reset(&mut self, stop: &AtomicBool) -> Result<Vec<Unchecked>, ReplicaError> {
         let started = Instant::now();
         self.state.directory = ContactDirectory::new();
-        self.state.owners.clear();
         self.state.clocks = vec![None; self.state.partitions];
         let mut tpl = TopicPartitionList::new();
         for partition in 0..self.state.partitions {
@@ -173,12 +158,12 @@ impl Replica {
             }
         }
         let mut unchecked = Vec::new();
-        for ((tenant, lead_id), &partition) in &self.state.owners {
-            if let Some(entry) = self.state.directory.entry(tenant, lead_id)
-                && !entry.duplicate_checked
+        for (tenant, entry, partition) in self.state.directory.entries() {
+            if !entry.duplicate_checked
                 && let Some((first, _)) = entry.first
             {
-                unchecked.push((partition, Arc::clone(tenant), Arc::clone(lead_id), first));
+                let lead_id = Arc::clone(&entry.lead_id);
+                unchecked.push((partition, Arc::from(tenant), lead_id, first));
             }
         }
         tracing::info!(
@@ -255,11 +240,9 @@ impl State {
                             tenant: Arc::clone(&tenant),
                             lead_id: lead.as_ref().into(),
                         });
-                        self.owners.remove(&(tenant, lead));
                     }
                     Some(Ok(entry)) if *entry.lead_id == *lead => {
-                        self.directory.replace(&tenant, entry);
-                        self.owners.insert((tenant, lead), partition);
+                        self.directory.replace_owned(&tenant, entry, partition);
                     }
                     Some(Ok(entry)) => self.bad(
                         partition,

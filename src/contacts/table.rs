@@ -1,0 +1,242 @@
+//! The storage of one tenant's contact entries: a chunked slab found by lead id, and the indexes
+//! from a phone's or e-mail's hash to the slots of the leads listing it.
+//!
+//! Every instance keeps a replica of every partition's entries, so their layout is what the
+//! service's memory per lead mostly is (BENCHMARKS.md, "Memory per lead"). A hash map of
+//! `Arc<str>` to entries left a third of its ~230-byte buckets empty on average; a value index
+//! of `Box<str>` to `Vec<Arc<str>>` cost about 150 bytes per listed phone. Here a lead costs its
+//! slot plus about 8 bytes of index, and a listed value about 20.
+
+use hashbrown::HashTable;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::entry::ContactEntry;
+
+/// Slots per slab chunk: the slab grows a chunk at a time (no doubling, no copy).
+const CHUNK: usize = 1024;
+
+/// An entry and the input partition that owns its lead (what the replica needs to route a
+/// call resolved to it; 0 outside the service).
+#[derive(Debug)]
+pub struct Slot {
+    pub entry: ContactEntry,
+    pub owner: i32,
+}
+
+fn hash(text: &str) -> u64 {
+    xxh3_64_with_seed(text.as_bytes(), 0)
+}
+
+/// The entries of one tenant.
+#[derive(Debug, Default)]
+pub struct Slots {
+    index: HashTable<u32>,
+    chunks: Vec<Vec<Option<Slot>>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+fn slot_ref(chunks: &[Vec<Option<Slot>>], slot: u32) -> Option<&Slot> {
+    let slot = slot as usize;
+    chunks.get(slot / CHUNK)?.get(slot % CHUNK)?.as_ref()
+}
+
+impl Slots {
+    /// The slot of `lead_id`.
+    pub fn find(&self, lead_id: &str) -> Option<u32> {
+        let chunks = &self.chunks;
+        self.index
+            .find(hash(lead_id), |&slot| {
+                slot_ref(chunks, slot).is_some_and(|s| &*s.entry.lead_id == lead_id)
+            })
+            .copied()
+    }
+
+    pub fn get(&self, slot: u32) -> Option<&Slot> {
+        slot_ref(&self.chunks, slot)
+    }
+
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Slot> {
+        let slot = slot as usize;
+        self.chunks
+            .get_mut(slot / CHUNK)?
+            .get_mut(slot % CHUNK)?
+            .as_mut()
+    }
+
+    /// The entry of `lead_id`.
+    pub fn entry(&self, lead_id: &str) -> Option<&ContactEntry> {
+        self.find(lead_id)
+            .and_then(|slot| self.get(slot))
+            .map(|s| &s.entry)
+    }
+
+    /// Stores an entry whose lead has none; returns its slot.
+    pub fn insert(&mut self, entry: ContactEntry, owner: i32) -> u32 {
+        let key = hash(&entry.lead_id);
+        let value = Some(Slot { entry, owner });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let s = slot as usize;
+                self.chunks[s / CHUNK][s % CHUNK] = value;
+                slot
+            }
+            None => {
+                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
+                    self.chunks.push(Vec::with_capacity(CHUNK));
+                }
+                let last = self.chunks.len() - 1;
+                let chunk = &mut self.chunks[last];
+                chunk.push(value);
+                u32::try_from(last * CHUNK + chunk.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let chunks = &self.chunks;
+        self.index.insert_unique(key, slot, |&s| {
+            slot_ref(chunks, s).map_or(0, |s| hash(&s.entry.lead_id))
+        });
+        self.len += 1;
+        slot
+    }
+
+    /// The slot of `lead_id`, created with an empty entry when new, now owned by `owner`.
+    pub fn upsert(&mut self, lead_id: &str, owner: i32) -> (u32, &mut Slot) {
+        let slot = match self.find(lead_id) {
+            Some(slot) => slot,
+            None => self.insert(ContactEntry::new(lead_id.into()), owner),
+        };
+        let s = slot as usize;
+        let found = self.chunks[s / CHUNK][s % CHUNK].get_or_insert_with(|| Slot {
+            entry: ContactEntry::new(lead_id.into()),
+            owner,
+        });
+        found.owner = owner;
+        (slot, found)
+    }
+
+    /// Takes a lead's entry out; its slot may be reused.
+    pub fn remove(&mut self, slot: u32) -> Option<Slot> {
+        let s = slot as usize;
+        let taken = self.chunks.get_mut(s / CHUNK)?.get_mut(s % CHUNK)?.take()?;
+        if let Ok(found) = self
+            .index
+            .find_entry(hash(&taken.entry.lead_id), |&other| other == slot)
+        {
+            found.remove();
+        }
+        self.free.push(slot);
+        self.len -= 1;
+        Some(taken)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.chunks.iter().flatten().flatten()
+    }
+}
+
+/// A listed value: its full hash (to rehash and to skip other values' slots) and a lead's slot.
+#[derive(Clone, Copy, Debug)]
+struct Listed {
+    hash: [u32; 2],
+    slot: u32,
+}
+
+impl Listed {
+    fn new(hash: u64, slot: u32) -> Self {
+        Listed {
+            hash: [hash as u32, (hash >> 32) as u32],
+            slot,
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        u64::from(self.hash[0]) | (u64::from(self.hash[1]) << 32)
+    }
+}
+
+/// Leads by phone (or by e-mail): the slots of every lead listing a value, found by the value's
+/// hash. A hash says "maybe": callers check the value on the entry, as they check its time.
+#[derive(Debug, Default)]
+pub struct ValueIndex {
+    table: HashTable<Listed>,
+}
+
+impl ValueIndex {
+    /// Lists `slot` under `value`.
+    pub fn add(&mut self, value: &str, slot: u32) {
+        self.table
+            .insert_unique(hash(value), Listed::new(hash(value), slot), Listed::hash);
+    }
+
+    /// Unlists `slot` from `value` (every listing of it).
+    pub fn remove(&mut self, value: &str, slot: u32) {
+        let key = hash(value);
+        while let Ok(found) = self
+            .table
+            .find_entry(key, |l| l.slot == slot && l.hash() == key)
+        {
+            found.remove();
+        }
+    }
+
+    /// The slots listed under `value` (and, rarely, under another value of the same hash).
+    pub fn slots(&self, value: &str) -> impl Iterator<Item = u32> + '_ {
+        let key = hash(value);
+        self.table
+            .iter_hash(key)
+            .filter(move |l| l.hash() == key)
+            .map(|l| l.slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_found_removed_and_reused() {
+        let mut slots = Slots::default();
+        let ids: Vec<String> = (0..2500).map(|i| format!("L-{i}")).collect();
+        for id in &ids {
+            slots.insert(ContactEntry::new(id.as_str().into()), 3);
+        }
+        assert_eq!(slots.len(), 2500);
+        let slot = slots.find("L-1234").expect("listed");
+        assert_eq!(slots.get(slot).map(|s| s.owner), Some(3));
+        assert_eq!(
+            slots.remove(slot).map(|s| s.entry.lead_id.to_string()),
+            Some("L-1234".to_owned())
+        );
+        assert_eq!(slots.find("L-1234"), None);
+        assert_eq!(slots.insert(ContactEntry::new("new".into()), 1), slot);
+        assert_eq!(slots.entry("new").map(|e| &*e.lead_id), Some("new"));
+        assert_eq!(slots.len(), 2500);
+        assert_eq!(slots.iter().count(), 2500);
+        assert!(
+            ids.iter()
+                .filter(|id| *id != "L-1234")
+                .all(|id| slots.find(id).is_some())
+        );
+    }
+
+    #[test]
+    fn values_list_their_slots_until_unlisted() {
+        let mut index = ValueIndex::default();
+        for slot in 0..2000 {
+            index.add(&format!("7900{slot}"), slot);
+        }
+        index.add("79001", 77);
+        let mut listed: Vec<u32> = index.slots("79001").collect();
+        listed.sort_unstable();
+        assert_eq!(listed, vec![1, 77]);
+        index.remove("79001", 1);
+        assert_eq!(index.slots("79001").collect::<Vec<_>>(), vec![77]);
+        assert_eq!(index.slots("79005").collect::<Vec<_>>(), vec![5]);
+        assert_eq!(index.slots("none").count(), 0);
+    }
+}
