@@ -32,3 +32,4 @@ pub mod model;
 pub mod registry;
 pub mod replay;
 pub mod service;
+mod slab;

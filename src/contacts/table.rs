@@ -11,9 +11,7 @@ use hashbrown::HashTable;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entry::ContactEntry;
-
-/// Slots per slab chunk: the slab grows a chunk at a time (no doubling, no copy).
-const CHUNK: usize = 1024;
+use crate::slab::{Keyed, KeyedSlab};
 
 /// An entry and the input partition that owns its lead (what the replica needs to route a
 /// call resolved to it; 0 outside the service).
@@ -23,45 +21,34 @@ pub struct Slot {
     pub owner: i32,
 }
 
+impl Keyed for Slot {
+    fn key(&self) -> &str {
+        &self.entry.lead_id
+    }
+}
+
 fn hash(text: &str) -> u64 {
     xxh3_64_with_seed(text.as_bytes(), 0)
 }
 
-/// The entries of one tenant.
+/// The entries of one tenant, by lead id.
 #[derive(Debug, Default)]
 pub struct Slots {
-    index: HashTable<u32>,
-    chunks: Vec<Vec<Option<Slot>>>,
-    free: Vec<u32>,
-    len: usize,
-}
-
-fn slot_ref(chunks: &[Vec<Option<Slot>>], slot: u32) -> Option<&Slot> {
-    let slot = slot as usize;
-    chunks.get(slot / CHUNK)?.get(slot % CHUNK)?.as_ref()
+    slab: KeyedSlab<Slot>,
 }
 
 impl Slots {
     /// The slot of `lead_id`.
     pub fn find(&self, lead_id: &str) -> Option<u32> {
-        let chunks = &self.chunks;
-        self.index
-            .find(hash(lead_id), |&slot| {
-                slot_ref(chunks, slot).is_some_and(|s| &*s.entry.lead_id == lead_id)
-            })
-            .copied()
+        self.slab.find(lead_id)
     }
 
     pub fn get(&self, slot: u32) -> Option<&Slot> {
-        slot_ref(&self.chunks, slot)
+        self.slab.get(slot)
     }
 
     pub fn get_mut(&mut self, slot: u32) -> Option<&mut Slot> {
-        let slot = slot as usize;
-        self.chunks
-            .get_mut(slot / CHUNK)?
-            .get_mut(slot % CHUNK)?
-            .as_mut()
+        self.slab.get_mut(slot)
     }
 
     /// The entry of `lead_id`.
@@ -73,40 +60,12 @@ impl Slots {
 
     /// Stores an entry whose lead has none; returns its slot.
     pub fn insert(&mut self, entry: ContactEntry, owner: i32) -> u32 {
-        let key = hash(&entry.lead_id);
-        let value = Some(Slot { entry, owner });
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                let s = slot as usize;
-                self.chunks[s / CHUNK][s % CHUNK] = value;
-                slot
-            }
-            None => {
-                if self.chunks.last().is_none_or(|chunk| chunk.len() == CHUNK) {
-                    self.chunks.push(Vec::with_capacity(CHUNK));
-                }
-                let last = self.chunks.len() - 1;
-                let chunk = &mut self.chunks[last];
-                chunk.push(value);
-                u32::try_from(last * CHUNK + chunk.len() - 1).unwrap_or(u32::MAX)
-            }
-        };
-        let chunks = &self.chunks;
-        self.index.insert_unique(key, slot, |&s| {
-            slot_ref(chunks, s).map_or(0, |s| hash(&s.entry.lead_id))
-        });
-        self.len += 1;
-        slot
+        self.slab.insert(Slot { entry, owner })
     }
 
     /// The slot of `lead_id`, created with an empty entry when new, now owned by `owner`.
     pub fn upsert(&mut self, lead_id: &str, owner: i32) -> (u32, &mut Slot) {
-        let slot = match self.find(lead_id) {
-            Some(slot) => slot,
-            None => self.insert(ContactEntry::new(lead_id.into()), owner),
-        };
-        let s = slot as usize;
-        let found = self.chunks[s / CHUNK][s % CHUNK].get_or_insert_with(|| Slot {
+        let (slot, found) = self.slab.upsert(lead_id, || Slot {
             entry: ContactEntry::new(lead_id.into()),
             owner,
         });
@@ -116,26 +75,16 @@ impl Slots {
 
     /// Takes a lead's entry out; its slot may be reused.
     pub fn remove(&mut self, slot: u32) -> Option<Slot> {
-        let s = slot as usize;
-        let taken = self.chunks.get_mut(s / CHUNK)?.get_mut(s % CHUNK)?.take()?;
-        if let Ok(found) = self
-            .index
-            .find_entry(hash(&taken.entry.lead_id), |&other| other == slot)
-        {
-            found.remove();
-        }
-        self.free.push(slot);
-        self.len -= 1;
-        Some(taken)
+        self.slab.remove(slot)
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.slab.len()
     }
 
-    /// Every entry, in no particular order.
+    /// Every entry, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &Slot> {
-        self.chunks.iter().flatten().flatten()
+        self.slab.iter()
     }
 }
 

@@ -112,11 +112,6 @@ pub fn dedup_hash(space: DedupSpace, id: &str) -> u64 {
     xxh3_64_with_seed(id.as_bytes(), space as u64)
 }
 
-/// Hash of a lead id for the lead table.
-pub fn lead_hash(lead_id: &str) -> u64 {
-    xxh3_64_with_seed(lead_id.as_bytes(), 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
