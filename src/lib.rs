@@ -33,3 +33,4 @@ pub mod registry;
 pub mod replay;
 pub mod service;
 mod slab;
+mod spare;

@@ -6,6 +6,7 @@ use std::collections::BinaryHeap;
 use super::interner::Symbol;
 use super::lead::Secs;
 use crate::config::StageKind;
+use crate::spare::shrink_target;
 
 /// A lead event reduced to what the rules need, owned so it can wait in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,10 +58,9 @@ impl PendingQueue {
         let event = self.heap.pop().map(|Reverse(e)| e);
         // A backlog can queue a lateness window of many leads' events at once; a heap keeps
         // its largest capacity for good otherwise.
-        let capacity = self.heap.capacity();
-        if capacity > KEPT_CAPACITY && self.heap.len() < capacity / 8 {
-            self.heap
-                .shrink_to((self.heap.len() * 2).max(KEPT_CAPACITY));
+        if let Some(capacity) = shrink_target(self.heap.len(), self.heap.capacity(), KEPT_CAPACITY)
+        {
+            self.heap.shrink_to(capacity);
         }
         event
     }

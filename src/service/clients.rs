@@ -22,11 +22,11 @@ fn base(config: &Config) -> ClientConfig {
 /// each. A full queue then makes librdkafka wait `fetch.queue.backoff.ms` (default 1 s) before
 /// fetching again, which starved the service (−60 % events/s); 10 ms does not
 /// (BENCHMARKS.md, "Memory per lead"). Overridable in `[kafka.consumer_properties]`.
-const PREFETCH: [(&str, &str); 3] = [
+const PREFETCH_QUEUE: [(&str, &str); 2] = [
     ("queued.max.messages.kbytes", "16384"),
     ("queued.min.messages", "10000"),
-    ("fetch.queue.backoff.ms", "10"),
 ];
+const FETCH_BACKOFF: (&str, &str) = ("fetch.queue.backoff.ms", "10");
 
 /// Whether the configuration sets librdkafka property `key` for the consumers.
 fn user_set(config: &Config, key: &str) -> bool {
@@ -38,7 +38,7 @@ fn user_set(config: &Config, key: &str) -> bool {
 /// needs; see README "Partitioning").
 pub fn consumer(config: &Config) -> ClientConfig {
     let mut client = base(config);
-    for (key, value) in PREFETCH {
+    for (key, value) in PREFETCH_QUEUE.into_iter().chain([FETCH_BACKOFF]) {
         if !user_set(config, key) {
             client.set(key, value);
         }
@@ -68,8 +68,9 @@ pub fn restore_consumer(config: &Config) -> ClientConfig {
         .set("enable.partition.eof", "true")
         .set("statistics.interval.ms", "0")
         .set("client.id", "dozvon-restore");
-    // A restore (and the contacts reader) reads as fast as it can: librdkafka's own pre-fetch.
-    for (key, _) in PREFETCH {
+    // A restore (and the contacts reader) reads as fast as it can: librdkafka's own pre-fetch
+    // queue (the back-off is set below).
+    for (key, _) in PREFETCH_QUEUE {
         if !user_set(config, key) {
             client.remove(key);
         }
@@ -78,10 +79,7 @@ pub fn restore_consumer(config: &Config) -> ClientConfig {
     // 1 s back-off whenever its fetch queue is full halved the restore rate (1M leads ready in
     // 45 s, 19 s with 10 ms; docs/restore-bench.md). Larger fetches mean fewer round trips.
     // Both stay overridable in [kafka.consumer_properties].
-    for (key, value) in [
-        ("fetch.queue.backoff.ms", "10"),
-        ("max.partition.fetch.bytes", "8388608"),
-    ] {
+    for (key, value) in [FETCH_BACKOFF, ("max.partition.fetch.bytes", "8388608")] {
         if !config.kafka.consumer_properties.contains_key(key) {
             client.set(key, value);
         }

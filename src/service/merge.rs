@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use super::task::Input;
 use crate::formats::CdrRow;
 use crate::model::InputEvent;
+use crate::spare::shrink_target;
 
 /// A record that could not be decoded, kept whole for the dead-letter topic.
 #[derive(Debug)]
@@ -52,13 +53,12 @@ pub const MAX_BUFFERED: usize = 100_000;
 /// the rest back.
 const KEPT_CAPACITY: usize = 4096;
 
-/// Shrinks a buffer that holds under an eighth of its capacity: on a backlog one partition can
+/// Gives a drained buffer's spare capacity back (`crate::spare`): on a backlog one partition can
 /// buffer up to [`MAX_BUFFERED`] records (over 200 bytes each before their strings), and a
 /// `VecDeque` keeps its largest capacity for good otherwise.
 fn release_spare(queue: &mut VecDeque<Pending>) {
-    let capacity = queue.capacity();
-    if capacity > KEPT_CAPACITY && queue.len() < capacity / 8 {
-        queue.shrink_to((queue.len() * 2).max(KEPT_CAPACITY));
+    if let Some(capacity) = shrink_target(queue.len(), queue.capacity(), KEPT_CAPACITY) {
+        queue.shrink_to(capacity);
     }
 }
 
