@@ -15,18 +15,27 @@
 //!
 //! `latency probes=N seen=M p50_ms=… p90_ms=… p99_ms=… max_ms=…`
 //!
-//! and exits with an error when a probe's review does not arrive within 30 s of the last probe.
+//! and a second line splitting each seen probe's time in three, from clocks of this machine:
+//!
+//! `parts ack_p50_ms=… ack_p99_ms=… to_output_p50_ms=… … to_visible_p99_ms=…`
+//!
+//! `ack`: produce call → the broker's acknowledgement of the probe (its delivery report);
+//! `to_output`: produce call → dozvon's produce call of the review (the review's CreateTime,
+//! milliseconds) — fetch, queueing, alignment and the engine; `to_visible`: that → the review
+//! reaching this consumer — the rest of the batch, the commit and the read_committed fetch.
+//! Exits with an error when a probe's review does not arrive within 30 s of the last probe.
 
 mod support;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 use support::partition_count;
 
 /// How long to wait for the last reviews after the last probe.
@@ -64,19 +73,22 @@ fn main() -> anyhow::Result<()> {
         consumer.poll(Duration::from_millis(100));
     }
 
-    let producer: ThreadedProducer<_> = ClientConfig::new()
+    let acks = AckTimes::default();
+    let producer: ThreadedProducer<AckTimes> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("partitioner", "murmur2_random")
         .set("linger.ms", "0")
-        .create()
+        .create_with_context(acks.clone())
         .context("creating the producer")?;
 
     let probes = (rate * seconds).round() as usize;
     let interval = Duration::from_secs_f64(1.0 / rate);
     let started = Instant::now();
-    let mut sent: HashMap<String, Instant> = HashMap::with_capacity(probes);
+    // Per probe: the produce call's instant and wall-clock milliseconds.
+    let mut sent: HashMap<String, (Instant, i64)> = HashMap::with_capacity(probes);
     let mut latencies: Vec<Duration> = Vec::with_capacity(probes);
+    let (mut to_output, mut to_visible) = (Vec::new(), Vec::new());
     let mut next = 0usize;
     let mut last_sent = started;
     loop {
@@ -84,8 +96,11 @@ fn main() -> anyhow::Result<()> {
         if next < probes && now >= started + interval.mul_f64(next as f64) {
             let id = format!("{prefix}{next}");
             let payload = probe_call(&id, next);
-            sent.insert(id.clone(), Instant::now());
-            let record = BaseRecord::to(calls_topic).key(&id).payload(&payload);
+            let at = Instant::now();
+            sent.insert(id.clone(), (at, wall_ms()));
+            let record = BaseRecord::with_opaque_to(calls_topic, Box::new(at))
+                .key(&id)
+                .payload(&payload);
             if let Err((error, _)) = producer.send(record) {
                 bail!("producing probe {id}: {error}");
             }
@@ -102,7 +117,7 @@ fn main() -> anyhow::Result<()> {
             Duration::from_millis(50)
         };
         if let Some(Ok(message)) = consumer.poll(wait.min(Duration::from_millis(50))) {
-            let received = Instant::now();
+            let (received, received_ms) = (Instant::now(), wall_ms());
             let Some(call_id) = message
                 .payload()
                 .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
@@ -110,20 +125,17 @@ fn main() -> anyhow::Result<()> {
             else {
                 continue;
             };
-            if let Some(at) = sent.remove(&call_id) {
+            if let Some((at, at_ms)) = sent.remove(&call_id) {
                 latencies.push(received.duration_since(at));
+                if let Some(output_ms) = message.timestamp().to_millis() {
+                    to_output.push(millis(output_ms - at_ms));
+                    to_visible.push(millis(received_ms - output_ms));
+                }
             }
         }
     }
     producer.flush(Duration::from_secs(10))?;
-    latencies.sort();
-    let ms = |q: f64| -> f64 {
-        if latencies.is_empty() {
-            return f64::NAN;
-        }
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies[index].as_secs_f64() * 1000.0
-    };
+    let ms = quantiles(latencies.clone());
     println!(
         "latency probes={probes} seen={} p50_ms={:.1} p90_ms={:.1} p99_ms={:.1} max_ms={:.1}",
         latencies.len(),
@@ -132,10 +144,67 @@ fn main() -> anyhow::Result<()> {
         ms(0.99),
         ms(1.0)
     );
+    let ack = quantiles(
+        acks.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    );
+    let (output, visible) = (quantiles(to_output), quantiles(to_visible));
+    println!(
+        "parts ack_p50_ms={:.1} ack_p99_ms={:.1} to_output_p50_ms={:.1} to_output_p99_ms={:.1} \
+         to_visible_p50_ms={:.1} to_visible_p99_ms={:.1}",
+        ack(0.5),
+        ack(0.99),
+        output(0.5),
+        output(0.99),
+        visible(0.5),
+        visible(0.99)
+    );
     if !sent.is_empty() {
         bail!("{} probes saw no review within {GRACE:?}", sent.len());
     }
     Ok(())
+}
+
+/// The producer's delivery reports: how long each probe took to be acknowledged.
+#[derive(Clone, Default)]
+struct AckTimes(Arc<Mutex<Vec<Duration>>>);
+
+impl ClientContext for AckTimes {}
+
+impl ProducerContext for AckTimes {
+    type DeliveryOpaque = Box<Instant>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, sent: Self::DeliveryOpaque) {
+        if result.is_ok() {
+            let mut acks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            acks.push(sent.elapsed());
+        }
+    }
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A non-negative number of milliseconds (wall clocks of one machine; a step back reads 0).
+fn millis(ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// The quantile function of `values` in milliseconds (NaN when there are none).
+fn quantiles(mut values: Vec<Duration>) -> impl Fn(f64) -> f64 {
+    values.sort();
+    move |q: f64| {
+        if values.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((values.len() as f64 - 1.0) * q).round() as usize;
+        values[index].as_secs_f64() * 1000.0
+    }
 }
 
 /// Probe call `n`: an answered 60-second outbound call of lead `id`, in January 2026.

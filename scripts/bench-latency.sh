@@ -15,7 +15,9 @@
 # 4. prints, per load, the events/s dozvon committed during the probe window (below L when it
 #    cannot keep up), the probes seen and the latency p50 / p90 / p99 / max in ms; the work
 #    directory keeps every log and dozvon's /metrics after each load (metrics-L.txt: commit
-#    duration and dozvon's own finding-latency histograms, cumulative).
+#    duration and dozvon's own finding-latency histograms, cumulative). The probe's time is
+#    also split (p50 / p99 each): ack = the broker acknowledging the probe; out = until dozvon
+#    produced the review (its CreateTime); vis = from there until the review was read.
 #
 # Environment (all optional):
 #   DOZVON      the dozvon binary (default $CARGO_TARGET_DIR/release/dozvon, else
@@ -96,8 +98,9 @@ wait_input_records "$address" "$PUBLISHED" 120 "$run_log" 0.2
 log "dozvon run ready at $address (pid $SERVICE_PID)"
 
 RESULTS=$WORK/results.tsv
-printf 'offered_per_s\tcommitted_per_s\tprobes\tseen\tp50_ms\tp90_ms\tp99_ms\tmax_ms\tload1\n' \
-  >"$RESULTS"
+printf '%s\t' offered_per_s committed_per_s probes seen p50_ms p90_ms p99_ms max_ms ack_p50 \
+  ack_p99 out_p50 out_p99 vis_p50 vis_p99 >"$RESULTS"
+printf 'load1\n' >>"$RESULTS"
 for load in $LOADS; do
   # Enough generated traffic for the warm-up, the probe and its grace: ~9 events per lead.
   events=$((load * (WARMUP + SECONDS_PER_LOAD + 40)))
@@ -132,10 +135,13 @@ for load in $LOADS; do
   line=$(cat "$WORK/probe-$load.out")
   log "  $line"
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$load" \
+  printf '%s\t' "$load" \
     "$(awk -v a="$before" -v b="$after" -v w="$window" 'BEGIN { printf "%.0f", (b - a) / w }')" \
     "$(field probes)" "$(field seen)" "$(field p50_ms)" "$(field p90_ms)" "$(field p99_ms)" \
-    "$(field max_ms)" "$load_now" >>"$RESULTS"
+    "$(field max_ms)" "$(field ack_p50_ms)" "$(field ack_p99_ms)" "$(field to_output_p50_ms)" \
+    "$(field to_output_p99_ms)" "$(field to_visible_p50_ms)" "$(field to_visible_p99_ms)" \
+    >>"$RESULTS"
+  printf '%s\n' "$load_now" >>"$RESULTS"
   # Let the service drain what is left before the next load.
   sleep 5
 done

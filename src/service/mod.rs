@@ -9,6 +9,7 @@
 //! output is acknowledged. A failed batch is rewound to the last commit and the tasks rebuilt
 //! (see [`restore`]). [`run_blocking`] blocks: callers run it off any async executor.
 
+mod batch;
 mod clients;
 mod context;
 mod delivery;

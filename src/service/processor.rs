@@ -22,6 +22,7 @@ mod contacts;
 
 use contacts::{Origin, result_of};
 
+use super::batch::Batch;
 use super::delivery::{DeliveryContext, await_delivery};
 use super::faults::Faults;
 use super::logs::LogLimiter;
@@ -38,7 +39,7 @@ use crate::changelog;
 use crate::config::{Config, Guarantee};
 use crate::engine::{ContactUpdate, Engine, Secs};
 use crate::formats::InputDecoder;
-use crate::metrics::{RecordResult, ServiceStats, Tally};
+use crate::metrics::{RecordResult, ServiceStats};
 use crate::model::{Finding, InputEvent, Timestamp};
 
 /// Timeout of the blocking transaction and commit calls.
@@ -107,30 +108,6 @@ impl Failure {
             fatal: false,
             fenced: false,
             halt: false,
-        }
-    }
-}
-
-/// The open batch: records consumed and findings sent since the last commit.
-#[derive(Debug)]
-struct Batch {
-    records: usize,
-    /// Records and findings, counted when the batch commits.
-    tally: Tally,
-    dirty: bool,
-    in_txn: bool,
-    since: Instant,
-}
-
-impl Batch {
-    /// An empty batch opened now.
-    fn new() -> Self {
-        Batch {
-            records: 0,
-            tally: Tally::default(),
-            dirty: false,
-            in_txn: false,
-            since: Instant::now(),
         }
     }
 }
@@ -675,8 +652,8 @@ impl Processor {
             self.stats.set_state(&snapshot);
         }
         let processing = &self.config.processing;
-        let due = self.batch.records >= processing.max_batch
-            || self.batch.since.elapsed() >= processing.commit_interval;
+        let due =
+            self.batch.records >= processing.max_batch || self.commit_due_in() == Duration::ZERO;
         if due {
             self.tick_all(consumer);
             self.commit(consumer);
@@ -695,11 +672,18 @@ impl Processor {
 
     /// How long the next poll may wait before a commit is due.
     pub fn poll_timeout(&self) -> Duration {
-        self.config
-            .processing
-            .commit_interval
-            .saturating_sub(self.batch.since.elapsed())
+        self.commit_due_in()
             .clamp(Duration::from_millis(1), Duration::from_millis(100))
+    }
+
+    /// How long until the open batch is due by time.
+    fn commit_due_in(&self) -> Duration {
+        let caught_up = self.tasks.values().all(Task::caught_up);
+        self.batch.due_in(
+            self.config.processing.commit_interval,
+            caught_up,
+            Instant::now(),
+        )
     }
 
     /// Idle partitions follow the wall clock: fire what that releases.
@@ -763,7 +747,8 @@ impl Processor {
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         self.publish_contacts();
         if !self.batch.dirty {
-            self.batch.since = Instant::now();
+            let now = Instant::now();
+            (self.batch.since, self.batch.cycle) = (now, now);
             return;
         }
         let started = Instant::now();
@@ -783,6 +768,7 @@ impl Processor {
                 self.stats.commit(&self.batch.tally);
                 self.failures_in_a_row = 0;
                 self.batch = Batch::new();
+                self.batch.cycle = started;
             }
             Err(failure) => self.fail(failure),
         }

@@ -222,6 +222,11 @@ impl Task {
         self.clocks[input.index()].caught_up = caught_up;
     }
 
+    /// Both input partitions have nothing more fetched right now.
+    pub fn caught_up(&self) -> bool {
+        self.clocks.iter().all(|clock| clock.caught_up)
+    }
+
     /// When `input`'s partition last delivered a record that was news.
     pub fn last_record(&self, input: Input) -> Instant {
         self.clocks[input.index()].last_record
