@@ -30,6 +30,7 @@ mod topics;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use rdkafka::admin::AdminClient;
 use rdkafka::client::DefaultClientContext;
@@ -53,6 +54,12 @@ use context::ServiceContext;
 use output::Outputs;
 use processor::Halt;
 use processor::{Processor, ProcessorSetup};
+
+/// Records handled per poll burst before the per-poll work runs (alignment, the replica,
+/// the commit check): it ran per record, and its watermark reads and locks cost ≈ 8 % of a
+/// drain's CPU (BENCHMARKS.md, "Commit cadence and poll bursts"). 500 records are a few ms of
+/// work, so a due commit waits at most that long.
+const POLL_BURST: usize = 500;
 
 /// Why the service could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -260,10 +267,23 @@ pub fn run_blocking(
         .map_err(kafka("subscribe"))?;
     while !stop.load(Ordering::Relaxed) {
         let timeout = consumer.context().processor().poll_timeout();
-        match consumer.poll(timeout) {
-            Some(Ok(message)) => consumer.context().processor().handle(&consumer, &message),
-            Some(Err(error)) => consumer.context().processor().client_error(&error),
-            None => {}
+        // A burst: the first record waits up to `timeout`, then what librdkafka has fetched
+        // already, without waiting, before the per-poll work (alignment, commit) runs once.
+        let mut next = consumer.poll(timeout);
+        let mut polled = 0;
+        while let Some(result) = next.take() {
+            {
+                // Not held across `poll`: rebalance callbacks inside it take the processor.
+                let mut processor = consumer.context().processor();
+                match result {
+                    Ok(message) => processor.handle(&consumer, &message),
+                    Err(error) => processor.client_error(&error),
+                }
+            }
+            polled += 1;
+            if polled < POLL_BURST {
+                next = consumer.poll(Duration::ZERO);
+            }
         }
         let halted = {
             let mut processor = consumer.context().processor();

@@ -331,7 +331,7 @@ impl Processor {
                 received: Instant::now(),
             },
         );
-        self.release(consumer, partition);
+        // Released in `after_poll`, once per burst of records.
     }
 
     /// Whether input partition `(i, partition)` has nothing more fetched right now: the next
