@@ -54,6 +54,7 @@ pub(crate) struct RawProcessing {
     pub guarantee: Option<String>,
     pub commit_interval: Option<String>,
     pub max_batch: Option<i64>,
+    pub alignment_buffer: Option<i64>,
     pub idle_timeout: Option<String>,
     pub transactional_id: Option<String>,
 }
@@ -66,6 +67,9 @@ pub struct ProcessingConfig {
     pub commit_interval: Duration,
     /// The batch is committed early once it holds this many input records; 1 to 1 000 000.
     pub max_batch: usize,
+    /// Records of one input partition buffered for event-time alignment above which the
+    /// partition is paused (resumed below a 25th of it); 10 to 50 000.
+    pub alignment_buffer: usize,
     /// After this long without records a partition's event-time clock follows the wall clock;
     /// at least 1 s.
     pub idle_timeout: Duration,
@@ -78,16 +82,21 @@ const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(1);
 const MAX_COMMIT_INTERVAL: Duration = Duration::from_secs(3_600);
 /// Upper bound of `max_batch`.
 const MAX_BATCH_LIMIT: u32 = 1_000_000;
+/// Bounds of `alignment_buffer` (beyond 100 000 records alignment is given up).
+const MIN_ALIGNMENT_BUFFER: u32 = 10;
+const MAX_ALIGNMENT_BUFFER: u32 = 50_000;
 /// Lower bound of `idle_timeout`.
 const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Default for ProcessingConfig {
-    /// Exactly-once, committing every 100 ms or 10 000 records, idle partitions after 30 s.
+    /// Exactly-once, committing every 100 ms or 10 000 records, pausing a partition 50 000
+    /// records ahead, idle partitions after 30 s.
     fn default() -> Self {
         ProcessingConfig {
             guarantee: Guarantee::ExactlyOnce,
             commit_interval: Duration::from_millis(100),
             max_batch: 10_000,
+            alignment_buffer: 50_000,
             idle_timeout: Duration::from_secs(30),
             transactional_id: None,
         }
@@ -117,6 +126,11 @@ impl Section for ProcessingConfig {
             let count = values::bounded(&key(table, "max_batch"), count, 1, MAX_BATCH_LIMIT)?;
             out.max_batch = usize::try_from(count).unwrap_or(usize::MAX);
         }
+        if let Some(count) = raw.alignment_buffer {
+            let key = key(table, "alignment_buffer");
+            let count = values::bounded(&key, count, MIN_ALIGNMENT_BUFFER, MAX_ALIGNMENT_BUFFER)?;
+            out.alignment_buffer = usize::try_from(count).unwrap_or(usize::MAX);
+        }
         if let Some(text) = &raw.idle_timeout {
             let key = key(table, "idle_timeout");
             let timeout = values::duration(&key, text)?;
@@ -140,6 +154,7 @@ impl Section for ProcessingConfig {
             guarantee: Some(self.guarantee.as_str().to_owned()),
             commit_interval: Some(values::format_duration(self.commit_interval)),
             max_batch: Some(i64::try_from(self.max_batch).unwrap_or(i64::MAX)),
+            alignment_buffer: Some(i64::try_from(self.alignment_buffer).unwrap_or(i64::MAX)),
             idle_timeout: Some(values::format_duration(self.idle_timeout)),
             transactional_id: self.transactional_id.clone(),
         }
@@ -156,6 +171,7 @@ mod tests {
             guarantee: Guarantee::AtLeastOnce,
             commit_interval: Duration::from_micros(2_500),
             max_batch: 1,
+            alignment_buffer: 10,
             idle_timeout: Duration::from_secs(3_600),
             transactional_id: Some("dozvon-eu-1".into()),
         };

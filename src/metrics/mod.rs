@@ -52,6 +52,10 @@ pub struct ServiceStats {
     pub internal_bad_records: IntCounter,
     /// Calls waiting for phone resolution (or, Asterisk, for routing) on this instance.
     pub calls_held: IntGauge,
+    /// Input records buffered for event-time alignment, and partitions paused for it.
+    pub alignment_buffered: IntGauge,
+    pub alignment_paused: IntGauge,
+    pub alignment_pauses: IntCounter,
     /// Every assigned partition is restored and consuming (`/readyz`).
     ready: AtomicBool,
     ready_gauge: IntGauge,
@@ -162,6 +166,21 @@ impl ServiceStats {
                  Asterisk routing), on this instance's partitions.",
             )),
         );
+        let alignment_buffered = register(
+            &registry,
+            valid(IntGauge::new(
+                "dozvon_alignment_buffered_records",
+                "Input records buffered until the other input of their partition reaches their \
+                 event time (set at each commit).",
+            )),
+        );
+        let alignment_paused = register(
+            &registry,
+            valid(IntGauge::new(
+                "dozvon_alignment_paused_partitions",
+                "Input partitions paused because their alignment buffer ran far ahead.",
+            )),
+        );
         let stats = ServiceStats {
             records: INPUTS.map(|input| {
                 RecordResult::ALL.map(|result| records.with_label_values(&[input, result.as_str()]))
@@ -221,6 +240,13 @@ impl ServiceStats {
             ready: AtomicBool::new(false),
             ready_gauge,
             calls_held,
+            alignment_buffered,
+            alignment_paused,
+            alignment_pauses: counter(
+                &registry,
+                "dozvon_alignment_pauses_total",
+                "Times an input partition was paused because its alignment buffer ran far ahead.",
+            ),
             dead_letters: labeled(
                 &registry,
                 "dozvon_dead_letters_total",

@@ -35,7 +35,7 @@ impl Batch {
     /// How long until the batch is due. Keeping up with the input, commits start every
     /// `interval` (a finding waits at most the interval plus one commit); behind a backlog, the
     /// interval counts from the previous commit's end, so a slow commit does not eat into the
-    /// time spent processing (BENCHMARKS.md, "Commit cadence").
+    /// time spent processing (BENCHMARKS.md, "Commit cadence, poll bursts, back-pressure").
     pub fn due_in(&self, interval: Duration, caught_up: bool, now: Instant) -> Duration {
         let opened = if caught_up { self.cycle } else { self.since };
         interval.saturating_sub(now.saturating_duration_since(opened))

@@ -3,7 +3,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rdkafka::ClientContext;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::statistics::Statistics;
 
@@ -68,8 +68,13 @@ impl ConsumerContext for ServiceContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(partitions) = rebalance {
+            // librdkafka keeps a partition paused (back-pressure, `flow.rs`) across a
+            // revocation and a new assignment; a newly assigned partition starts unpaused.
+            if let Err(error) = consumer.resume(partitions) {
+                tracing::warn!(%error, "resuming assigned partitions");
+            }
             self.processor().on_assign(partitions);
         }
     }

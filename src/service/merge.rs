@@ -46,7 +46,8 @@ pub struct Pending {
 }
 
 /// Above this many buffered records in one partition, records are released without waiting
-/// for the other partition (a warning says alignment was given up).
+/// for the other partition. A safety net: back-pressure (`flow.rs`) pauses a partition at half
+/// of this.
 pub const MAX_BUFFERED: usize = 100_000;
 
 /// Capacity a drained buffer keeps (records); beyond it, a buffer that is mostly empty gives
@@ -79,6 +80,11 @@ impl Aligner {
 
     pub fn len(&self) -> usize {
         self.queues[0].len() + self.queues[1].len()
+    }
+
+    /// Records buffered for `input`.
+    pub fn buffered(&self, input: Input) -> usize {
+        self.queues[input.index()].len()
     }
 
     /// The next record in event-time order; `caught_up(input)` tells whether an empty

@@ -25,6 +25,7 @@ use contacts::{Origin, result_of};
 use super::batch::Batch;
 use super::delivery::{DeliveryContext, await_delivery};
 use super::faults::Faults;
+use super::flow::{self, InputPartition};
 use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::outcomes::OutcomeCounter;
@@ -129,6 +130,8 @@ pub struct Processor {
     tasks: BTreeMap<i32, Task>,
     /// Records received but not yet released in event-time order, per task.
     aligners: BTreeMap<i32, Aligner>,
+    /// Input partitions paused because their aligner buffer ran far ahead (`flow.rs`).
+    paused: flow::Paused,
     /// Offset of the last record received per input partition.
     received: BTreeMap<(usize, i32), i64>,
     /// Tasks kept across a revoke whose commit succeeded, reused if reassigned at once.
@@ -235,6 +238,7 @@ impl Processor {
             producer,
             tasks: BTreeMap::new(),
             aligners: BTreeMap::new(),
+            paused: flow::Paused::new(setup.config.processing.alignment_buffer),
             received: BTreeMap::new(),
             standby: BTreeMap::new(),
             assigned: BTreeSet::new(),
@@ -641,6 +645,7 @@ impl Processor {
         for partition in partitions {
             self.release(consumer, partition);
         }
+        self.back_pressure(consumer);
         self.replica.poll();
         self.flush_legs();
         self.release_routed();
@@ -684,6 +689,39 @@ impl Processor {
             caught_up,
             Instant::now(),
         )
+    }
+
+    /// Pauses input partitions whose aligner buffer runs far ahead, resumes drained ones.
+    fn back_pressure<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        let buffered = self.aligners.iter().flat_map(|(&partition, aligner)| {
+            Input::ALL.map(|input| ((input.index(), partition), aligner.buffered(input)))
+        });
+        let plan = self.paused.plan(buffered);
+        if plan.is_empty() {
+            return;
+        }
+        let list = |keys: &[InputPartition]| {
+            let mut tpl = TopicPartitionList::new();
+            for &(i, partition) in keys {
+                tpl.add_partition(&self.inputs[i], partition);
+            }
+            tpl
+        };
+        if !plan.pause.is_empty() {
+            ServiceStats::add(&self.stats.alignment_pauses, plan.pause.len() as u64);
+            if let Err(error) = consumer.pause(&list(&plan.pause)) {
+                tracing::warn!(%error, partitions = ?plan.pause, "pausing input partitions");
+            }
+        }
+        if !plan.resume.is_empty() {
+            if let Err(error) = consumer.resume(&list(&plan.resume)) {
+                tracing::warn!(%error, partitions = ?plan.resume, "resuming input partitions");
+            }
+        }
+        tracing::debug!(pause = ?plan.pause, resume = ?plan.resume, "alignment back-pressure");
+        self.stats
+            .alignment_paused
+            .set(i64::try_from(self.paused.len()).unwrap_or(i64::MAX));
     }
 
     /// Idle partitions follow the wall clock: fire what that releases.
@@ -763,6 +801,10 @@ impl Processor {
                 self.stats
                     .calls_held
                     .set(i64::try_from(held).unwrap_or(i64::MAX));
+                let buffered: usize = self.aligners.values().map(Aligner::len).sum();
+                self.stats
+                    .alignment_buffered
+                    .set(i64::try_from(buffered).unwrap_or(i64::MAX));
                 self.outcomes.commit(&self.tasks, &self.stats);
                 ServiceStats::add(&self.stats.commits, 1);
                 self.stats.commit(&self.batch.tally);
@@ -1211,6 +1253,8 @@ impl Processor {
     pub fn on_assign(&mut self, assigned: &TopicPartitionList) {
         self.stats.set_ready(false);
         for element in assigned.elements() {
+            // The consumer resumed them (`ServiceContext::post_rebalance`).
+            self.paused.forget(element.partition());
             if let Some(i) = self.input_index(element.topic()) {
                 self.assigned.insert((i, element.partition()));
                 if !self.tasks.contains_key(&element.partition()) {

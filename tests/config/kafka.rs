@@ -70,6 +70,7 @@ fn kafka_and_processing_defaults() {
             guarantee: Guarantee::ExactlyOnce,
             commit_interval: Duration::from_millis(100),
             max_batch: 10_000,
+            alignment_buffer: 50_000,
             idle_timeout: Duration::from_secs(30),
             transactional_id: None,
         }
@@ -126,6 +127,7 @@ qc_reviews = "AVRO"
 guarantee = "at_least_once"
 commit_interval = "1s 500ms"
 max_batch = 500
+alignment_buffer = 1000
 idle_timeout = "2m"
 transactional_id = "dozvon-eu-1"
 "#;
@@ -178,6 +180,7 @@ fn every_kafka_and_processing_key_parses_into_its_value() {
             guarantee: Guarantee::AtLeastOnce,
             commit_interval: Duration::from_millis(1_500),
             max_batch: 500,
+            alignment_buffer: 1000,
             idle_timeout: Duration::from_secs(120),
             transactional_id: Some("dozvon-eu-1".into()),
         }
@@ -368,6 +371,10 @@ fn invalid_kafka_and_processing_values_are_refused_naming_the_key_path() {
         (
             "[processing]\nmax_batch = 1000001",
             "processing.max_batch: must be between 1 and 1000000, got 1000001",
+        ),
+        (
+            "[processing]\nalignment_buffer = 9",
+            "processing.alignment_buffer: must be between 10 and 50000, got 9",
         ),
         (
             "[processing]\nidle_timeout = \"999ms\"",
