@@ -818,6 +818,9 @@ fn exposition(n: u64) -> String {
     line("dozvon_calls_forwarded_total", 2.0 * n);
     line("dozvon_internal_records_unreadable_total", 0.0);
     line("dozvon_calls_held", 4.0);
+    line("dozvon_alignment_buffered_records", 1500.0);
+    line("dozvon_alignment_paused_partitions", 1.0);
+    line("dozvon_alignment_pauses_total", n);
     line("dozvon_task_restores_total", 6.0);
     line("dozvon_restored_records_total", 1000.0 + n);
     line("dozvon_restore_bytes_total", 100_000.0 + n);
