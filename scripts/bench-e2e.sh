@@ -14,7 +14,9 @@
 #        fresh output and changelog topics (bench.e2e-STAMP-RUN-GUARANTEE.*), timed from process
 #        start until dozvon_input_records_total counts every published record (/metrics
 #        polled every 50 ms, every 200 ms after 5 s); then, after one state-gauge refresh
-#        cycle (6 s), dozvon_leads_tracked and the peak RSS are read and it is stopped;
+#        cycle (6 s), dozvon_leads_tracked and the peak RSS are read, its /metrics saved
+#        (WORK/TAG.metrics; the log line after the row says how long it spent committing)
+#        and it is stopped;
 # 4. prints a row per run, the medians per kind and the ratios (b)/(a).
 #
 # Figures per row: wall_s (process start -> everything read: the ceiling's exit, dozvon's
@@ -157,6 +159,7 @@ drain_run() {
   sleep "$SETTLE"
   leads=$(metric_sum "$address" dozvon_leads_tracked) || leads=0
   kib=$(peak_rss_kib "$SERVICE_PID")
+  curl -sf --max-time 5 "http://$address/metrics" >"$WORK/$tag.metrics" || true
   stop_service
   assigned_ts=$(jq -Rr 'fromjson? | select(.fields.message == "partitions assigned")
                         | .timestamp' "$run_log" | head -n1)
@@ -172,6 +175,11 @@ drain_run() {
         (leads > 0 ? sprintf("%.0f", kib * 1024 / leads) : "-")
     }' >>"$RESULTS"
   log "  $guarantee $run: $(tail -n1 "$RESULTS" | awk -F'\t' '{ printf "%s events in %s s (%s events/s; %s events/s after assignment), CPU %s s, peak RSS %s MiB, %s leads tracked", $6, $4, $7, $8, $9, $12, $13 }')"
+  # The processing thread waits while a batch commits: how much of the drain that was.
+  log "  $guarantee $run: $(awk -v wall="$(tail -n1 "$RESULTS" | cut -f5)" '
+    /^dozvon_commit_duration_seconds_sum/ { sum = $2 }
+    /^dozvon_commit_duration_seconds_count/ { count = $2 }
+    END { if (count > 0) printf "%d commits, %.1f s in commits (%.0f %% of the drain after assignment, %.0f ms each)", count, sum, 100 * sum / wall, 1000 * sum / count }' "$WORK/$tag.metrics" 2>/dev/null)"
 }
 
 for run in $(seq 1 "$RUNS"); do
