@@ -86,6 +86,7 @@ fn contact_bytes_per_lead() {
     let directory = driver.directory().expect("resolving");
     let (mut old, mut new) = ([0usize; 4], [0usize; 4]);
     let mut leads = 0;
+    let mut parts = [0usize; 4];
     for (tenant, entry) in directory.entries() {
         leads += 1;
         let wire = directory
@@ -108,6 +109,10 @@ fn contact_bytes_per_lead() {
                 .filter(|&n| n > 0)
                 .map(binned)
                 .sum::<usize>();
+        parts[0] += wire.recent.len();
+        parts[1] += wire.recent_attempts.len();
+        parts[2] += wire.lead_id.len();
+        parts[3] += wire.phones.len() + wire.emails.len();
         new[0] += size_of::<StoredEntry>();
         new[1] += entry.tail.len();
         new[2] += 1;
@@ -115,6 +120,13 @@ fn contact_bytes_per_lead() {
     }
     assert!(leads > 0);
     let per = |n: usize| n as f64 / leads as f64;
+    println!(
+        "per lead: {:.2} unfolded events, {:.2} attempts, {:.1}-byte id, {:.2} phones and e-mails",
+        per(parts[0]),
+        per(parts[1]),
+        per(parts[2]),
+        per(parts[3]),
+    );
     for (name, v) in [("replaced", old), ("stored", new)] {
         println!(
             "{name}: {leads} leads, slot {:.0} + heap {:.1} (binned {:.1}) = {:.1} B/lead, {:.2} allocations/lead",
