@@ -67,6 +67,18 @@ pub struct StoredEntry {
 
 impl StoredEntry {
     pub fn new(lead_id: &str, owner: i32) -> Self {
+        let tail = tail::pack(Sections {
+            id: lead_id.as_bytes(),
+            marks: &[],
+            attempts: &[],
+            phones: (0, &[]),
+            emails: (0, &[]),
+        });
+        Self::with_tail(tail, owner)
+    }
+
+    /// An entry with no history, its lead id and lists packed in `tail` already.
+    pub(super) fn with_tail(tail: Box<[u8]>, owner: i32) -> Self {
         StoredEntry {
             first_key: 0,
             first_at: 0,
@@ -80,13 +92,7 @@ impl StoredEntry {
             base_activity: 0,
             unfolded_from: Secs::MAX,
             owner,
-            tail: tail::pack(Sections {
-                id: lead_id.as_bytes(),
-                marks: &[],
-                attempts: &[],
-                phones: (0, &[]),
-                emails: (0, &[]),
-            }),
+            tail,
             flags: 0,
         }
     }

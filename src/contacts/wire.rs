@@ -98,7 +98,24 @@ fn packed_values(values: &[ContactValue]) -> Vec<u8> {
 impl StoredEntry {
     /// The stored form of `entry`, its managers interned in `managers`, owned by `owner`.
     pub fn from_wire(entry: &ContactEntry, managers: &mut Managers, owner: i32) -> Self {
-        let mut stored = StoredEntry::new("", owner);
+        let mut marks = Vec::with_capacity(entry.recent.len() * MARK);
+        for mark in &entry.recent {
+            marks.extend_from_slice(&packed_mark(mark, managers).bytes());
+        }
+        let attempts: Vec<u8> = entry
+            .recent_attempts
+            .iter()
+            .flat_map(|at| at.to_le_bytes())
+            .collect();
+        let (phones, emails) = (packed_values(&entry.phones), packed_values(&entry.emails));
+        let tail = tail::pack(Sections {
+            id: entry.lead_id.as_bytes(),
+            marks: &[&marks],
+            attempts: &[&attempts],
+            phones: (entry.phones.len(), &[&phones]),
+            emails: (entry.emails.len(), &[&emails]),
+        });
+        let mut stored = StoredEntry::with_tail(tail, owner);
         if let Some((at, key)) = entry.first {
             stored.set_first(at, key);
         }
@@ -116,23 +133,6 @@ impl StoredEntry {
         if entry.duplicate_checked {
             stored.start_duplicate_check();
         }
-        let mut marks = Vec::with_capacity(entry.recent.len() * MARK);
-        for mark in &entry.recent {
-            marks.extend_from_slice(&packed_mark(mark, managers).bytes());
-        }
-        let attempts: Vec<u8> = entry
-            .recent_attempts
-            .iter()
-            .flat_map(|at| at.to_le_bytes())
-            .collect();
-        let (phones, emails) = (packed_values(&entry.phones), packed_values(&entry.emails));
-        stored.tail = tail::pack(Sections {
-            id: entry.lead_id.as_bytes(),
-            marks: &[&marks],
-            attempts: &[&attempts],
-            phones: (entry.phones.len(), &[&phones]),
-            emails: (entry.emails.len(), &[&emails]),
-        });
         stored
     }
 
