@@ -36,6 +36,13 @@ pub struct Duplicate {
     pub at: Timestamp,
 }
 
+/// Entries whose history before the watermark is folded per update, besides the updated one's
+/// (`Slots::fold_some`). With about eight updates per lead the sweep goes round the table some
+/// sixteen times as it fills, so a lead that is not updated again does not keep its last events
+/// unfolded for good (about 70 bytes per lead after a backlog drain, whose watermark trails
+/// its clock).
+const SWEEP_PER_UPDATE: u32 = 2;
+
 /// One tenant's leads, indexed by normalised phone and e-mail.
 #[derive(Debug, Default)]
 struct TenantContacts {
@@ -96,6 +103,9 @@ impl ContactDirectory {
     /// lead's owner, see [`Self::owner`]).
     pub fn apply_owned(&mut self, update: &ContactUpdate, owner: i32) -> Effect {
         let contacts = self.tenant_mut(update.tenant());
+        contacts
+            .leads
+            .fold_some(contacts.watermark, SWEEP_PER_UPDATE);
         match update {
             ContactUpdate::Lead(lead) => contacts.add_event(lead, owner),
             ContactUpdate::Attempt { lead_id, at, .. } => {

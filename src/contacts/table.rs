@@ -11,6 +11,7 @@ use hashbrown::HashTable;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 use super::entry::StoredEntry;
+use crate::engine::Secs;
 use crate::slab::{Keyed, KeyedSlab};
 
 impl Keyed for StoredEntry {
@@ -27,6 +28,9 @@ fn hash(text: &str) -> u64 {
 #[derive(Debug, Default)]
 pub struct Slots {
     slab: KeyedSlab<StoredEntry>,
+    /// One past the highest slot used, and where the folding sweep goes on (`fold_some`).
+    high: u32,
+    sweep: u32,
 }
 
 impl Slots {
@@ -50,7 +54,9 @@ impl Slots {
 
     /// Stores an entry whose lead has none; returns its slot.
     pub fn insert(&mut self, entry: StoredEntry) -> u32 {
-        self.slab.insert(entry)
+        let slot = self.slab.insert(entry);
+        self.high = self.high.max(slot.saturating_add(1));
+        slot
     }
 
     /// The slot of `lead_id`, created with an empty entry when new, now owned by `owner`.
@@ -59,7 +65,25 @@ impl Slots {
             .slab
             .upsert(lead_id, || StoredEntry::new(lead_id, owner));
         found.owner = owner;
+        self.high = self.high.max(slot.saturating_add(1));
         (slot, found)
+    }
+
+    /// Folds the history before `watermark` of the next `count` slots, round the slab: a lead
+    /// that is not updated again still gets its history folded. Folding changes no answer
+    /// (`entry.rs`), and an entry folds alike in any number of steps, so the entries published
+    /// on a lead's next update are the same with or without the sweep. A few slots per update
+    /// cost a comparison each when there is nothing to fold.
+    pub fn fold_some(&mut self, watermark: Secs, count: u32) {
+        for _ in 0..count.min(self.high) {
+            if self.sweep >= self.high {
+                self.sweep = 0;
+            }
+            if let Some(entry) = self.slab.get_mut(self.sweep) {
+                entry.prune(watermark);
+            }
+            self.sweep += 1;
+        }
     }
 
     /// Takes a lead's entry out; its slot may be reused.
