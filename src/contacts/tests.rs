@@ -336,3 +336,44 @@ fn a_replica_built_from_whole_entries_answers_alike() {
     assert_eq!(replica.replace("default", moved), Effect::None);
     assert_eq!(resolve(&replica, PHONE, 200).as_deref(), Some("B"));
 }
+
+#[test]
+fn the_sweep_folds_leads_that_are_not_updated_again() {
+    let updates = [
+        ev("A", 0).phone(PHONE).manager("M1").update(),
+        attempt("A", 20),
+        ev("A", 30).manager("M2").update(),
+    ];
+    let mut d = directory(&updates);
+    d.prune("default", ts(200));
+    let before: Vec<_> = [40, 100, 300]
+        .map(|t| {
+            (
+                resolve(&d, PHONE, t),
+                d.wire_entry("default", "A").map(|e| e.first),
+            )
+        })
+        .into();
+    let a = d.entry("default", "A").expect("A");
+    assert_eq!((a.recent().len(), a.recent_attempts().len()), (2, 1));
+    // Updates of other leads sweep A's slot.
+    d.apply(&ev("B", 250).update());
+    d.apply(&ev("C", 260).update());
+    let a = d.entry("default", "A").expect("A");
+    assert!(
+        a.recent().is_empty() && a.recent_attempts().is_empty(),
+        "{a:?}"
+    );
+    assert_eq!(a.base_activity(), T0 + 30);
+    let manager = d.manager_name("default", a.manager_at(T0 + 300));
+    assert_eq!(manager.map(|m| &**m), Some("M2"));
+    let after: Vec<_> = [40, 100, 300]
+        .map(|t| {
+            (
+                resolve(&d, PHONE, t),
+                d.wire_entry("default", "A").map(|e| e.first),
+            )
+        })
+        .into();
+    assert_eq!(before, after);
+}
