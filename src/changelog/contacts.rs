@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 
 use super::binary::{Reader, Writer};
 use super::{ChangelogError, fingerprint_of, framed, unframe};
-use crate::contacts::{ContactEntry, ContactValue, Mark};
+use crate::contacts::{ContactEntry, ContactValue, List, Managers, Mark, PackedMark, StoredEntry};
 use crate::engine::Secs;
 
 pub(super) const ENTRY_SCHEMA: &str = include_str!("../../schemas/contact_entry.avsc");
@@ -83,7 +83,14 @@ pub fn decode_contact_key(bytes: &[u8]) -> Result<ContactKey, ChangelogError> {
 
 /// A lead's contact entry as a single-object encoded value.
 pub fn encode_entry(entry: &ContactEntry) -> Vec<u8> {
-    framed(*ENTRY_FINGERPRINT, |w| write_entry(w, entry))
+    let mut managers = Managers::default();
+    encode_stored(&StoredEntry::from_wire(entry, &mut managers, 0), &managers)
+}
+
+/// A stored entry as [`encode_entry`] writes it, its manager symbols named by its tenant's
+/// `managers` (what the directory publishes, without building a [`ContactEntry`] first).
+pub fn encode_stored(entry: &StoredEntry, managers: &Managers) -> Vec<u8> {
+    framed(*ENTRY_FINGERPRINT, |w| write_entry(w, entry, managers))
 }
 
 /// A contact entry value back as the entry.
@@ -156,26 +163,42 @@ fn read_optional_secs(
     }
 }
 
-fn write_values(w: &mut Writer, values: &[ContactValue]) {
-    w.block(values, |w, v| {
-        w.string(&v.value);
+/// An Avro array of `count` items (as `Writer::block`, from an iterator).
+fn block<T>(
+    w: &mut Writer,
+    count: usize,
+    items: impl Iterator<Item = T>,
+    mut item: impl FnMut(&mut Writer, T),
+) {
+    if count > 0 {
+        w.long(count as i64);
+        for value in items {
+            item(w, value);
+        }
+    }
+    w.long(0);
+}
+
+fn write_values(w: &mut Writer, entry: &StoredEntry, list: List) {
+    block(w, entry.value_count(list), entry.values(list), |w, v| {
+        w.string(v.as_str());
         w.long(i64::from(v.since));
         w.long(i64::from(v.last));
     });
 }
 
-fn write_mark(w: &mut Writer, mark: &Mark) {
+fn write_mark(w: &mut Writer, mark: PackedMark, managers: &Managers) {
     w.long(i64::from(mark.at));
     w.long(mark.key as i64);
     w.boolean(mark.terminal);
-    w.optional_string(mark.manager.as_deref());
+    w.optional_string(managers.name(mark.who).map(|m| &**m));
 }
 
-fn write_entry(w: &mut Writer, entry: &ContactEntry) {
-    w.string(&entry.lead_id);
-    write_values(w, &entry.phones);
-    write_values(w, &entry.emails);
-    match entry.first {
+fn write_entry(w: &mut Writer, entry: &StoredEntry, managers: &Managers) {
+    w.string(entry.lead_id());
+    write_values(w, entry, List::Phones);
+    write_values(w, entry, List::Emails);
+    match entry.first() {
         None => w.long(0),
         Some((at, key)) => {
             w.long(1);
@@ -183,28 +206,37 @@ fn write_entry(w: &mut Writer, entry: &ContactEntry) {
             w.long(key as i64);
         }
     }
-    w.long(i64::from(entry.created));
-    match &entry.base {
+    w.long(i64::from(entry.created()));
+    match entry.base() {
         None => w.long(0),
         Some(mark) => {
             w.long(1);
-            write_mark(w, mark);
+            write_mark(w, mark, managers);
         }
     }
-    match &entry.base_manager {
+    let base_manager = entry
+        .base_manager()
+        .and_then(|(order, who)| Some((order, managers.name(who)?)));
+    match base_manager {
         None => w.long(0),
         Some(((at, key), manager)) => {
             w.long(1);
-            w.long(i64::from(*at));
-            w.long(*key as i64);
+            w.long(i64::from(at));
+            w.long(key as i64);
             w.string(manager);
         }
     }
-    w.block(&entry.recent, write_mark);
-    w.long(i64::from(entry.base_activity));
-    w.block(&entry.recent_attempts, |w, &at| w.long(i64::from(at)));
-    w.long(i64::from(entry.unfolded_from));
-    w.boolean(entry.duplicate_checked);
+    let recent = entry.recent();
+    block(w, recent.len(), recent.iter(), |w, m| {
+        write_mark(w, m, managers);
+    });
+    w.long(i64::from(entry.base_activity()));
+    let attempts = entry.recent_attempts();
+    block(w, attempts.len(), attempts.iter(), |w, at| {
+        w.long(i64::from(at));
+    });
+    w.long(i64::from(entry.unfolded_from()));
+    w.boolean(entry.duplicate_checked());
 }
 
 /// Names of a value list's fields (`phones.*` or `emails.*`).

@@ -21,7 +21,7 @@ use crate::engine::StateChange;
 use binary::{Reader, Writer};
 pub use contacts::{
     ContactKey, Marker, decode_contact_key, decode_entry, decode_marker, encode_entry,
-    encode_marker, entry_key, marker_key,
+    encode_marker, encode_stored, entry_key, marker_key,
 };
 
 /// Why a changelog record could not be read.

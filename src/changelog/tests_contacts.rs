@@ -260,7 +260,8 @@ fn entry_seconds_past_u32_name_the_field_and_offset() {
 #[test]
 fn trailing_bytes_and_foreign_values_are_refused() {
     let mut entry = ContactEntry::new("L-1".into());
-    entry.add_attempt(100, 50);
+    entry.recent_attempts = vec![100];
+    entry.unfolded_from = 100;
     let mut bytes = encode_entry(&entry);
     bytes.push(0);
     assert_eq!(

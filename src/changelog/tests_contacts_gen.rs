@@ -5,8 +5,7 @@ use std::sync::Arc;
 use proptest::prelude::*;
 
 use super::Marker;
-use crate::contacts::{ContactEntry, ContactValue, MAX_VALUES, Mark};
-use crate::engine::Secs;
+use crate::contacts::{ContactEntry, ContactValue, List, Managers, Mark, PackedMark, StoredEntry};
 
 /// One step of a lead's history, applied through `ContactEntry`'s own methods.
 #[derive(Clone, Debug)]
@@ -50,21 +49,6 @@ fn op() -> impl Strategy<Value = (Op, u32)> {
     (op, 0u32..300)
 }
 
-/// Mirrors `add_value` (private to the directory): the list is capped at `MAX_VALUES`.
-fn report(values: &mut Vec<ContactValue>, value: String, at: Secs, watermark: Secs) {
-    let since = if at < watermark { 0 } else { at };
-    if let Some(known) = values.iter_mut().find(|v| *v.value == *value) {
-        known.since = known.since.min(since);
-        known.last = known.last.max(at);
-    } else if values.len() < MAX_VALUES {
-        values.push(ContactValue {
-            value: value.into(),
-            since,
-            last: at,
-        });
-    }
-}
-
 /// An entry built by the directory's own operations, times offset from `origin`.
 fn built() -> impl Strategy<Value = ContactEntry> {
     (
@@ -73,7 +57,8 @@ fn built() -> impl Strategy<Value = ContactEntry> {
         proptest::collection::vec(op(), 0..40),
     )
         .prop_map(|(lead_id, origin, ops)| {
-            let mut entry = ContactEntry::new(lead_id.into());
+            let mut managers = Managers::default();
+            let mut entry = StoredEntry::new(&lead_id, 0);
             let mut watermark = origin;
             for (op, advance) in ops {
                 watermark += advance;
@@ -85,32 +70,31 @@ fn built() -> impl Strategy<Value = ContactEntry> {
                         manager,
                         created,
                     } => {
-                        let mark = Mark {
+                        let name = manager.map(|m| format!("manager-{m}"));
+                        let mark = PackedMark {
                             at: origin + at,
                             key,
+                            who: managers.intern(name.as_deref()),
                             terminal,
-                            manager: manager.map(|m| Arc::from(format!("manager-{m}"))),
                         };
                         entry.add_event(mark, origin + created, watermark);
                     }
                     Op::Attempt(at) => entry.add_attempt(origin + at, watermark),
-                    Op::Phone(v, at) => report(
-                        &mut entry.phones,
-                        format!("+7900{v}"),
-                        origin + at,
-                        watermark,
-                    ),
-                    Op::Email(v, at) => report(
-                        &mut entry.emails,
-                        format!("л{v}@example.org"),
-                        origin + at,
-                        watermark,
-                    ),
+                    Op::Phone(v, at) => {
+                        let phone = format!("+7900{v}");
+                        entry.add_value(List::Phones, &phone, origin + at, watermark);
+                    }
+                    Op::Email(v, at) => {
+                        let email = format!("л{v}@example.org");
+                        entry.add_value(List::Emails, &email, origin + at, watermark);
+                    }
                     Op::Prune => entry.prune(watermark),
-                    Op::Check => entry.duplicate_checked = true,
+                    Op::Check => {
+                        entry.start_duplicate_check();
+                    }
                 }
             }
-            entry
+            entry.to_wire(&managers)
         })
 }
 

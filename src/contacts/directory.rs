@@ -4,11 +4,12 @@
 use std::cmp::Reverse;
 use std::sync::Arc;
 
-use crate::keyhash::Set as HashSet;
-
-use super::entry::{ContactEntry, Mark, ValueChange, add_value};
+use super::entry::{List, StoredEntry, ValueChange};
+use super::managers::{Managers, Sym};
 use super::normalize::{emails_in, parse_phone, phones_in};
 use super::table::{Slots, ValueIndex};
+use super::tail::PackedMark;
+use super::wire::ContactEntry;
 use crate::engine::{ContactUpdate, LeadContact, Secs};
 use crate::model::{MatchedOn, Timestamp};
 
@@ -35,14 +36,21 @@ pub struct Duplicate {
     pub at: Timestamp,
 }
 
+/// Entries whose history before the watermark is folded per update, besides the updated one's
+/// (`Slots::fold_some`). With about eight updates per lead the sweep goes round the table some
+/// sixteen times as it fills, so a lead that is not updated again does not keep its last events
+/// unfolded for good (about 70 bytes per lead after a backlog drain, whose watermark trails
+/// its clock).
+const SWEEP_PER_UPDATE: u32 = 2;
+
 /// One tenant's leads, indexed by normalised phone and e-mail.
 #[derive(Debug, Default)]
 struct TenantContacts {
     leads: Slots,
     by_phone: ValueIndex,
     by_email: ValueIndex,
-    /// Manager ids, shared by the entries.
-    managers: HashSet<Arc<str>>,
+    /// Manager ids, named by the entries as symbols.
+    managers: Managers,
     /// History before this time is folded (see `entry`) when its lead is next updated.
     watermark: Secs,
 }
@@ -95,6 +103,9 @@ impl ContactDirectory {
     /// lead's owner, see [`Self::owner`]).
     pub fn apply_owned(&mut self, update: &ContactUpdate, owner: i32) -> Effect {
         let contacts = self.tenant_mut(update.tenant());
+        contacts
+            .leads
+            .fold_some(contacts.watermark, SWEEP_PER_UPDATE);
         match update {
             ContactUpdate::Lead(lead) => contacts.add_event(lead, owner),
             ContactUpdate::Attempt { lead_id, at, .. } => {
@@ -135,13 +146,12 @@ impl ContactDirectory {
             .by_phone
             .slots(phone)
             .filter_map(|slot| contacts.leads.get(slot))
-            .map(|slot| &slot.entry)
-            .filter(|entry| entry.has_phone_at(phone, t) && entry.open_at(t))
+            .filter(|entry| entry.has_value_at(List::Phones, phone, t) && entry.open_at(t))
             .max_by(|a, b| {
-                (a.activity_at(t), Reverse(&a.lead_id))
-                    .cmp(&(b.activity_at(t), Reverse(&b.lead_id)))
+                (a.activity_at(t), Reverse(a.lead_id()))
+                    .cmp(&(b.activity_at(t), Reverse(b.lead_id())))
             })
-            .map(|entry| Arc::clone(&entry.lead_id))
+            .map(|entry| Arc::from(entry.lead_id()))
     }
 
     /// The earlier open lead `lead_id` duplicates, as of the lead's first event (when it is open
@@ -150,29 +160,30 @@ impl ContactDirectory {
     pub fn duplicate_of(&self, tenant: &str, lead_id: &str) -> Option<Duplicate> {
         let contacts = self.tenant(tenant)?;
         let new = contacts.leads.entry(lead_id)?;
-        let (first, _) = new.first?;
+        let (first, _) = new.first()?;
         let t = contacts.as_of(first);
         if !new.open_at(t) {
             return None; // created rejected or converted: nothing to hand over
         }
-        let rank = (new.created, &new.lead_id);
-        let phones: Vec<&str> = new.phones_at(t).collect();
-        let emails: Vec<&str> = new.emails_at(t).collect();
-        let by_phone = earliest_open(contacts, &contacts.by_phone, &phones, Value::Phone, t, rank);
-        let by_email = earliest_open(contacts, &contacts.by_email, &emails, Value::Email, t, rank);
+        let rank = (new.created(), new.lead_id());
+        let phones: Vec<&str> = new.values_at(List::Phones, t).collect();
+        let emails: Vec<&str> = new.values_at(List::Emails, t).collect();
+        let by_phone = earliest_open(contacts, &contacts.by_phone, &phones, List::Phones, t, rank);
+        let by_email = earliest_open(contacts, &contacts.by_email, &emails, List::Emails, t, rank);
         let (earlier, matched_on) = match (by_phone, by_email) {
-            (Some(p), Some(e)) if (e.created, &e.lead_id) < (p.created, &p.lead_id) => {
+            (Some(p), Some(e)) if (e.created(), e.lead_id()) < (p.created(), p.lead_id()) => {
                 (e, MatchedOn::Email)
             }
             (Some(p), _) => (p, MatchedOn::Phone),
             (None, Some(e)) => (e, MatchedOn::Email),
             (None, None) => return None,
         };
+        let manager = |entry: &StoredEntry| contacts.managers.name(entry.manager_at(t)).cloned();
         Some(Duplicate {
-            earlier_lead_id: Arc::clone(&earlier.lead_id),
-            earlier_manager_id: earlier.manager_at(t).cloned(),
+            earlier_lead_id: earlier.lead_id().into(),
+            earlier_manager_id: manager(earlier),
             matched_on,
-            manager_id: new.manager_at(t).cloned(),
+            manager_id: manager(new),
             at: Timestamp::from_compact_seconds(first),
         })
     }
@@ -186,17 +197,16 @@ impl ContactDirectory {
     /// [`Self::replace`], the lead owned by input partition `owner`.
     pub fn replace_owned(&mut self, tenant: &str, entry: ContactEntry, owner: i32) -> Effect {
         let contacts = self.tenant_mut(tenant);
-        let old_first = contacts.leads.entry(&entry.lead_id).and_then(|e| e.first);
+        let old_first = contacts.leads.entry(&entry.lead_id).and_then(|e| e.first());
         contacts.remove(&entry.lead_id);
         let first = entry.first;
-        let slot = contacts.leads.insert(entry, owner);
-        if let Some(entry) = contacts.leads.get(slot).map(|s| &s.entry) {
-            for value in &entry.phones {
-                contacts.by_phone.add(&value.value, slot);
-            }
-            for value in &entry.emails {
-                contacts.by_email.add(&value.value, slot);
-            }
+        let stored = StoredEntry::from_wire(&entry, &mut contacts.managers, owner);
+        let slot = contacts.leads.insert(stored);
+        for value in &entry.phones {
+            contacts.by_phone.add(&value.value, slot);
+        }
+        for value in &entry.emails {
+            contacts.by_email.add(&value.value, slot);
         }
         match first {
             Some((at, key)) if old_first.is_none_or(|old| (at, key) < old) => {
@@ -209,32 +219,48 @@ impl ContactDirectory {
     /// Marks the lead's duplicate check as done; `false` if it was done already (or the lead is
     /// unknown).
     pub fn start_duplicate_check(&mut self, tenant: &str, lead_id: &str) -> bool {
-        let Some(slot) = self.tenant_mut_if_known(tenant).and_then(|c| {
-            let slot = c.leads.find(lead_id)?;
-            c.leads.get_mut(slot)
-        }) else {
-            return false;
-        };
-        !std::mem::replace(&mut slot.entry.duplicate_checked, true)
+        self.tenant_mut_if_known(tenant)
+            .and_then(|c| {
+                let slot = c.leads.find(lead_id)?;
+                c.leads.get_mut(slot)
+            })
+            .is_some_and(StoredEntry::start_duplicate_check)
     }
 
-    pub fn entry(&self, tenant: &str, lead_id: &str) -> Option<&ContactEntry> {
+    pub fn entry(&self, tenant: &str, lead_id: &str) -> Option<&StoredEntry> {
         self.tenant(tenant)?.leads.entry(lead_id)
+    }
+
+    /// The lead's entry with the tenant's managers its symbols name (what publishing it needs).
+    pub fn entry_with_managers(
+        &self,
+        tenant: &str,
+        lead_id: &str,
+    ) -> Option<(&StoredEntry, &Managers)> {
+        let contacts = self.tenant(tenant)?;
+        Some((contacts.leads.entry(lead_id)?, &contacts.managers))
+    }
+
+    /// The lead's entry as published.
+    pub fn wire_entry(&self, tenant: &str, lead_id: &str) -> Option<ContactEntry> {
+        let (entry, managers) = self.entry_with_managers(tenant, lead_id)?;
+        Some(entry.to_wire(managers))
+    }
+
+    /// The manager id a symbol of `tenant`'s entries stands for.
+    pub fn manager_name(&self, tenant: &str, sym: Sym) -> Option<&Arc<str>> {
+        self.tenant(tenant)?.managers.name(sym)
     }
 
     /// The input partition that last wrote the lead's entry (0 outside the service).
     pub fn owner(&self, tenant: &str, lead_id: &str) -> Option<i32> {
-        let leads = &self.tenant(tenant)?.leads;
-        leads.get(leads.find(lead_id)?).map(|s| s.owner)
+        self.entry(tenant, lead_id).map(StoredEntry::owner)
     }
 
-    /// Every entry with its tenant and owner, in no particular order.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &ContactEntry, i32)> {
+    /// Every entry with its tenant, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &StoredEntry)> {
         self.tenants.iter().flat_map(|(tenant, contacts)| {
-            contacts
-                .leads
-                .iter()
-                .map(move |s| (&**tenant, &s.entry, s.owner))
+            contacts.leads.iter().map(move |entry| (&**tenant, entry))
         })
     }
 
@@ -260,39 +286,27 @@ impl TenantContacts {
         t.max(self.watermark.saturating_sub(1))
     }
 
-    fn entry_mut(&mut self, lead_id: &str, owner: i32) -> &mut ContactEntry {
-        &mut self.leads.upsert(lead_id, owner).1.entry
-    }
-
-    fn manager(&mut self, manager: Option<&str>) -> Option<Arc<str>> {
-        let manager = manager?;
-        if let Some(known) = self.managers.get(manager) {
-            return Some(Arc::clone(known));
-        }
-        let shared: Arc<str> = manager.into();
-        self.managers.insert(Arc::clone(&shared));
-        Some(shared)
+    fn entry_mut(&mut self, lead_id: &str, owner: i32) -> &mut StoredEntry {
+        self.leads.upsert(lead_id, owner).1
     }
 
     fn add_event(&mut self, lead: &LeadContact, owner: i32) -> Effect {
-        let manager = self.manager(lead.manager_id.as_deref());
         let watermark = self.watermark;
-        let mark = Mark {
+        let mark = PackedMark {
             at: lead.at,
             key: lead.event_key,
+            who: self.managers.intern(lead.manager_id.as_deref()),
             terminal: lead.terminal,
-            manager,
         };
-        let (slot, found) = self.leads.upsert(&lead.lead_id, owner);
-        let entry = &mut found.entry;
+        let (slot, entry) = self.leads.upsert(&lead.lead_id, owner);
         let first = entry.add_event(mark, lead.created, watermark);
         for phone in lead.phone.as_deref().into_iter().flat_map(phones_in) {
             let phone = phone.as_str();
-            let change = add_value(&mut entry.phones, phone, lead.at, watermark);
+            let change = entry.add_value(List::Phones, phone, lead.at, watermark);
             reindex(&mut self.by_phone, slot, phone, change);
         }
         for email in lead.email.as_deref().into_iter().flat_map(emails_in) {
-            let change = add_value(&mut entry.emails, &email, lead.at, watermark);
+            let change = entry.add_value(List::Emails, &email, lead.at, watermark);
             reindex(&mut self.by_email, slot, &email, change);
         }
         if first {
@@ -309,11 +323,11 @@ impl TenantContacts {
         let Some(removed) = self.leads.remove(slot) else {
             return false;
         };
-        for value in &removed.entry.phones {
-            self.by_phone.remove(&value.value, slot);
+        for value in removed.values(List::Phones) {
+            self.by_phone.remove(value.as_str(), slot);
         }
-        for value in &removed.entry.emails {
-            self.by_email.remove(&value.value, slot);
+        for value in removed.values(List::Emails) {
+            self.by_email.remove(value.as_str(), slot);
         }
         true
     }
@@ -329,38 +343,27 @@ fn reindex(index: &mut ValueIndex, slot: u32, value: &str, change: ValueChange) 
     }
 }
 
-/// Which contact list a value belongs to.
-#[derive(Clone, Copy)]
-enum Value {
-    Phone,
-    Email,
-}
-
 /// Of the leads listed under any of `values`, the earliest created (ties: smallest id) that was
 /// created before `rank`, had the value by `t` and was open at `t`.
 fn earliest_open<'c>(
     contacts: &'c TenantContacts,
     index: &'c ValueIndex,
     values: &[&str],
-    kind: Value,
+    list: List,
     t: Secs,
-    rank: (Secs, &Arc<str>),
-) -> Option<&'c ContactEntry> {
-    let mut best: Option<&ContactEntry> = None;
+    rank: (Secs, &str),
+) -> Option<&'c StoredEntry> {
+    let mut best: Option<&StoredEntry> = None;
     for &value in values {
         for slot in index.slots(value) {
-            let Some(earlier) = contacts.leads.get(slot).map(|s| &s.entry) else {
+            let Some(earlier) = contacts.leads.get(slot) else {
                 continue;
             };
-            let has = match kind {
-                Value::Phone => earlier.has_phone_at(value, t),
-                Value::Email => earlier.has_email_at(value, t),
-            };
-            let this = (earlier.created, &earlier.lead_id);
+            let this = (earlier.created(), earlier.lead_id());
             if this < rank
-                && has
+                && earlier.has_value_at(list, value, t)
                 && earlier.open_at(t)
-                && best.is_none_or(|b| this < (b.created, &b.lead_id))
+                && best.is_none_or(|b| this < (b.created(), b.lead_id()))
             {
                 best = Some(earlier);
             }

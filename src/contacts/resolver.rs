@@ -221,7 +221,7 @@ impl Resolver {
     /// first event and the check has not run.
     fn check(&mut self, slot: usize, at: Secs, lead_id: &str) -> Option<QcReview> {
         let tenant = &self.queues[slot].tenant;
-        let first = self.directory.entry(tenant, lead_id)?.first?;
+        let first = self.directory.entry(tenant, lead_id)?.first()?;
         if first.0 != at || !self.directory.start_duplicate_check(tenant, lead_id) {
             return None;
         }

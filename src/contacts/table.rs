@@ -10,20 +10,13 @@
 use hashbrown::HashTable;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::entry::ContactEntry;
+use super::entry::StoredEntry;
+use crate::engine::Secs;
 use crate::slab::{Keyed, KeyedSlab};
 
-/// An entry and the input partition that owns its lead (what the replica needs to route a
-/// call resolved to it; 0 outside the service).
-#[derive(Debug)]
-pub struct Slot {
-    pub entry: ContactEntry,
-    pub owner: i32,
-}
-
-impl Keyed for Slot {
+impl Keyed for StoredEntry {
     fn key(&self) -> &str {
-        &self.entry.lead_id
+        self.lead_id()
     }
 }
 
@@ -34,7 +27,10 @@ fn hash(text: &str) -> u64 {
 /// The entries of one tenant, by lead id.
 #[derive(Debug, Default)]
 pub struct Slots {
-    slab: KeyedSlab<Slot>,
+    slab: KeyedSlab<StoredEntry>,
+    /// One past the highest slot used, and where the folding sweep goes on (`fold_some`).
+    high: u32,
+    sweep: u32,
 }
 
 impl Slots {
@@ -43,38 +39,55 @@ impl Slots {
         self.slab.find(lead_id)
     }
 
-    pub fn get(&self, slot: u32) -> Option<&Slot> {
+    pub fn get(&self, slot: u32) -> Option<&StoredEntry> {
         self.slab.get(slot)
     }
 
-    pub fn get_mut(&mut self, slot: u32) -> Option<&mut Slot> {
+    pub fn get_mut(&mut self, slot: u32) -> Option<&mut StoredEntry> {
         self.slab.get_mut(slot)
     }
 
     /// The entry of `lead_id`.
-    pub fn entry(&self, lead_id: &str) -> Option<&ContactEntry> {
-        self.find(lead_id)
-            .and_then(|slot| self.get(slot))
-            .map(|s| &s.entry)
+    pub fn entry(&self, lead_id: &str) -> Option<&StoredEntry> {
+        self.find(lead_id).and_then(|slot| self.get(slot))
     }
 
     /// Stores an entry whose lead has none; returns its slot.
-    pub fn insert(&mut self, entry: ContactEntry, owner: i32) -> u32 {
-        self.slab.insert(Slot { entry, owner })
+    pub fn insert(&mut self, entry: StoredEntry) -> u32 {
+        let slot = self.slab.insert(entry);
+        self.high = self.high.max(slot.saturating_add(1));
+        slot
     }
 
     /// The slot of `lead_id`, created with an empty entry when new, now owned by `owner`.
-    pub fn upsert(&mut self, lead_id: &str, owner: i32) -> (u32, &mut Slot) {
-        let (slot, found) = self.slab.upsert(lead_id, || Slot {
-            entry: ContactEntry::new(lead_id.into()),
-            owner,
-        });
+    pub fn upsert(&mut self, lead_id: &str, owner: i32) -> (u32, &mut StoredEntry) {
+        let (slot, found) = self
+            .slab
+            .upsert(lead_id, || StoredEntry::new(lead_id, owner));
         found.owner = owner;
+        self.high = self.high.max(slot.saturating_add(1));
         (slot, found)
     }
 
+    /// Folds the history before `watermark` of the next `count` slots, round the slab: a lead
+    /// that is not updated again still gets its history folded. Folding changes no answer
+    /// (`entry.rs`), and an entry folds alike in any number of steps, so the entries published
+    /// on a lead's next update are the same with or without the sweep. A few slots per update
+    /// cost a comparison each when there is nothing to fold.
+    pub fn fold_some(&mut self, watermark: Secs, count: u32) {
+        for _ in 0..count.min(self.high) {
+            if self.sweep >= self.high {
+                self.sweep = 0;
+            }
+            if let Some(entry) = self.slab.get_mut(self.sweep) {
+                entry.prune(watermark);
+            }
+            self.sweep += 1;
+        }
+    }
+
     /// Takes a lead's entry out; its slot may be reused.
-    pub fn remove(&mut self, slot: u32) -> Option<Slot> {
+    pub fn remove(&mut self, slot: u32) -> Option<StoredEntry> {
         self.slab.remove(slot)
     }
 
@@ -83,7 +96,7 @@ impl Slots {
     }
 
     /// Every entry, in slot order.
-    pub fn iter(&self) -> impl Iterator<Item = &Slot> {
+    pub fn iter(&self) -> impl Iterator<Item = &StoredEntry> {
         self.slab.iter()
     }
 }
@@ -152,18 +165,18 @@ mod tests {
         let mut slots = Slots::default();
         let ids: Vec<String> = (0..2500).map(|i| format!("L-{i}")).collect();
         for id in &ids {
-            slots.insert(ContactEntry::new(id.as_str().into()), 3);
+            slots.insert(StoredEntry::new(id, 3));
         }
         assert_eq!(slots.len(), 2500);
         let slot = slots.find("L-1234").expect("listed");
-        assert_eq!(slots.get(slot).map(|s| s.owner), Some(3));
+        assert_eq!(slots.get(slot).map(|s| s.owner()), Some(3));
         assert_eq!(
-            slots.remove(slot).map(|s| s.entry.lead_id.to_string()),
+            slots.remove(slot).map(|s| s.lead_id().to_owned()),
             Some("L-1234".to_owned())
         );
         assert_eq!(slots.find("L-1234"), None);
-        assert_eq!(slots.insert(ContactEntry::new("new".into()), 1), slot);
-        assert_eq!(slots.entry("new").map(|e| &*e.lead_id), Some("new"));
+        assert_eq!(slots.insert(StoredEntry::new("new", 1)), slot);
+        assert_eq!(slots.entry("new").map(StoredEntry::lead_id), Some("new"));
         assert_eq!(slots.len(), 2500);
         assert_eq!(slots.iter().count(), 2500);
         assert!(

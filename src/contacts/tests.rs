@@ -227,7 +227,7 @@ fn at_most_four_phones_per_lead_the_latest_reported() {
         .collect();
     let d = directory(&updates);
     assert_eq!(
-        d.entry("default", "A").map(|e| e.phones.len()),
+        d.entry("default", "A").map(|e| e.value_count(List::Phones)),
         Some(MAX_VALUES)
     );
     assert_eq!(resolve(&d, phones[0], 100), None, "the oldest is dropped");
@@ -257,8 +257,12 @@ fn folding_keeps_the_answers_from_the_watermark_on() {
         folded.apply(update);
     }
     let a = folded.entry("default", "A").expect("A");
-    assert_eq!(a.recent.len(), 1, "A's events before 150 are folded: {a:?}");
-    assert!(a.recent_attempts.is_empty(), "{a:?}");
+    assert_eq!(
+        a.recent().len(),
+        1,
+        "A's events before 150 are folded: {a:?}"
+    );
+    assert!(a.recent_attempts().is_empty(), "{a:?}");
     for t in [150, 199, 200, 250, 300, 400] {
         assert_eq!(
             resolve(&folded, PHONE, t),
@@ -268,7 +272,7 @@ fn folding_keeps_the_answers_from_the_watermark_on() {
         for lead in ["A", "B"] {
             let manager = |d: &ContactDirectory| {
                 d.entry("default", lead)
-                    .and_then(|e| e.manager_at(T0 + t).cloned())
+                    .and_then(|e| d.manager_name("default", e.manager_at(T0 + t)).cloned())
             };
             assert_eq!(manager(&folded), manager(&whole), "{lead} t={t}");
             let activity =
@@ -284,7 +288,7 @@ fn folding_keeps_the_answers_from_the_watermark_on() {
     assert_eq!(
         folded
             .entry("default", "C")
-            .map(|c| (c.recent.len(), c.base_activity)),
+            .map(|c| (c.recent().len(), c.base_activity())),
         Some((0, T0 + 140))
     );
     assert_eq!(resolve(&folded, PHONE, 250).as_deref(), Some("C"));
@@ -311,7 +315,7 @@ fn a_replica_built_from_whole_entries_answers_alike() {
     let mut replica = ContactDirectory::new();
     replica.prune("default", ts(100));
     for lead in ["B", "A"] {
-        let entry = owner.entry("default", lead).cloned().expect("known lead");
+        let entry = owner.wire_entry("default", lead).expect("known lead");
         let effect = replica.replace("default", entry);
         assert!(matches!(effect, Effect::FirstEvent(_)), "{effect:?}");
     }
@@ -327,8 +331,49 @@ fn a_replica_built_from_whole_entries_answers_alike() {
         owner.duplicate_of("default", "B")
     );
     // Replacing with a changed entry re-indexes it.
-    let mut moved = owner.entry("default", "A").cloned().expect("known lead");
+    let mut moved = owner.wire_entry("default", "A").expect("known lead");
     moved.phones.clear();
     assert_eq!(replica.replace("default", moved), Effect::None);
     assert_eq!(resolve(&replica, PHONE, 200).as_deref(), Some("B"));
+}
+
+#[test]
+fn the_sweep_folds_leads_that_are_not_updated_again() {
+    let updates = [
+        ev("A", 0).phone(PHONE).manager("M1").update(),
+        attempt("A", 20),
+        ev("A", 30).manager("M2").update(),
+    ];
+    let mut d = directory(&updates);
+    d.prune("default", ts(200));
+    let before: Vec<_> = [40, 100, 300]
+        .map(|t| {
+            (
+                resolve(&d, PHONE, t),
+                d.wire_entry("default", "A").map(|e| e.first),
+            )
+        })
+        .into();
+    let a = d.entry("default", "A").expect("A");
+    assert_eq!((a.recent().len(), a.recent_attempts().len()), (2, 1));
+    // Updates of other leads sweep A's slot.
+    d.apply(&ev("B", 250).update());
+    d.apply(&ev("C", 260).update());
+    let a = d.entry("default", "A").expect("A");
+    assert!(
+        a.recent().is_empty() && a.recent_attempts().is_empty(),
+        "{a:?}"
+    );
+    assert_eq!(a.base_activity(), T0 + 30);
+    let manager = d.manager_name("default", a.manager_at(T0 + 300));
+    assert_eq!(manager.map(|m| &**m), Some("M2"));
+    let after: Vec<_> = [40, 100, 300]
+        .map(|t| {
+            (
+                resolve(&d, PHONE, t),
+                d.wire_entry("default", "A").map(|e| e.first),
+            )
+        })
+        .into();
+    assert_eq!(before, after);
 }

@@ -13,7 +13,7 @@ pub use summary::Summary;
 
 use crate::codec;
 use crate::config::Config;
-use crate::contacts::{ContactStats, Due, Resolver};
+use crate::contacts::{ContactDirectory, ContactStats, Due, Resolver};
 use crate::engine::{ContactUpdate, Engine, EngineError, EngineStats};
 use crate::formats::{InputDecoder, MergerStats};
 use crate::model::{CallRecord, Finding, InputEvent, LeadEvent, QcReview, Timestamp, Violation};
@@ -119,6 +119,11 @@ impl<'e> Driver<'e> {
             latest: None,
             events: 0,
         }
+    }
+
+    /// The contact directory ([`Driver::resolving`] only).
+    pub fn directory(&self) -> Option<&ContactDirectory> {
+        self.contacts.as_ref().map(|c| c.resolver.directory())
     }
 
     pub fn feed(&mut self, event: &InputEvent<'_>, findings: &mut Vec<Finding>) {

@@ -158,12 +158,12 @@ impl Replica {
             }
         }
         let mut unchecked = Vec::new();
-        for (tenant, entry, partition) in self.state.directory.entries() {
-            if !entry.duplicate_checked
-                && let Some((first, _)) = entry.first
+        for (tenant, entry) in self.state.directory.entries() {
+            if !entry.duplicate_checked()
+                && let Some((first, _)) = entry.first()
             {
-                let lead_id = Arc::clone(&entry.lead_id);
-                unchecked.push((partition, Arc::from(tenant), lead_id, first));
+                let lead_id = Arc::from(entry.lead_id());
+                unchecked.push((entry.owner(), Arc::from(tenant), lead_id, first));
             }
         }
         tracing::info!(

@@ -8,7 +8,7 @@ use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 
 use super::{Item, Processor, Timestamp, wall_now};
 use crate::changelog::{ContactKey, Marker, decode_contact_key, decode_marker};
-use crate::changelog::{encode_entry, encode_marker, entry_key, marker_key};
+use crate::changelog::{encode_marker, encode_stored, entry_key, marker_key};
 use crate::codec::{Encoding, decode_call, encode_call};
 use crate::contacts::{Effect, duplicate_review, parse_phone};
 use crate::engine::{Applied, Secs};
@@ -241,7 +241,7 @@ impl Processor {
         let directory = self.replica.directory();
         let current = directory
             .entry(&check.tenant, &check.lead_id)
-            .and_then(|e| e.first);
+            .and_then(|e| e.first());
         if current.is_none_or(|(first, _)| first != check.at)
             || !self
                 .replica
@@ -340,8 +340,8 @@ impl Processor {
                 let value = self
                     .replica
                     .directory()
-                    .entry(&tenant, &lead_id)
-                    .map(encode_entry);
+                    .entry_with_managers(&tenant, &lead_id)
+                    .map(|(entry, managers)| encode_stored(entry, managers));
                 if self
                     .send_to(
                         &contacts,
