@@ -29,11 +29,12 @@ const SPARE: usize = 8;
 /// Many deadlines fall on a few instants (every lead's day close) or close together, so
 /// entries are appended, unsorted, to a bucket of their time span; a bucket is sorted when it
 /// becomes the earliest. Entries queued later into that bucket's span (or before it) wait in a
-/// small heap beside it.
+/// small heap beside it. A bucket becomes current only when its first entry pops, so that heap
+/// holds at most one bucket's span of entries queued after the watermark passed its start.
 #[derive(Debug, Default)]
 pub struct TimerQueue {
     /// Buckets after the current one, by `at >> BUCKET_SHIFT`; unsorted.
-    later: BTreeMap<Secs, Vec<TimerEntry>>,
+    later: BTreeMap<Secs, Bucket>,
     /// The current bucket's remaining entries, sorted latest first.
     current: Vec<TimerEntry>,
     /// The current bucket's key: entries at or before its span go to `late`.
@@ -41,6 +42,13 @@ pub struct TimerQueue {
     late: BinaryHeap<Reverse<TimerEntry>>,
     spare: Vec<Vec<TimerEntry>>,
     len: usize,
+}
+
+/// The entries of a later bucket, unsorted, and their earliest time.
+#[derive(Debug)]
+struct Bucket {
+    first: Secs,
+    entries: Vec<TimerEntry>,
 }
 
 const KINDS: [TimerKind; TimerKind::COUNT] = [
@@ -74,10 +82,12 @@ impl TimerQueue {
             self.late.push(Reverse(entry));
         } else {
             let spare = &mut self.spare;
-            self.later
-                .entry(bucket)
-                .or_insert_with(|| spare.pop().unwrap_or_default())
-                .push(entry);
+            let later = self.later.entry(bucket).or_insert_with(|| Bucket {
+                first: entry.at,
+                entries: spare.pop().unwrap_or_default(),
+            });
+            later.first = later.first.min(entry.at);
+            later.entries.push(entry);
         }
         self.len += 1;
     }
@@ -87,7 +97,7 @@ impl TimerQueue {
         if !self.current.is_empty() || !self.late.is_empty() {
             return;
         }
-        if let Some((bucket, mut entries)) = self.later.pop_first() {
+        if let Some((bucket, Bucket { mut entries, .. })) = self.later.pop_first() {
             entries.sort_unstable_by(|a, b| b.cmp(a));
             let drained = std::mem::replace(&mut self.current, entries);
             if drained.capacity() <= SPARE_CAPACITY && self.spare.len() < SPARE {
@@ -97,9 +107,8 @@ impl TimerQueue {
         }
     }
 
-    /// The earliest entry, if any.
-    fn first(&mut self) -> Option<TimerEntry> {
-        self.fill();
+    /// The earliest entry of the current bucket and the late heap, if any.
+    fn first_current(&self) -> Option<TimerEntry> {
         match (self.current.last(), self.late.peek()) {
             (Some(&sorted), Some(&Reverse(late))) => Some(sorted.min(late)),
             (sorted, late) => sorted.copied().or(late.map(|&Reverse(e)| e)),
@@ -107,12 +116,16 @@ impl TimerQueue {
     }
 
     /// Earliest queued time, if any.
-    pub fn peek_time(&mut self) -> Option<Secs> {
-        self.first().map(|e| e.at)
+    pub fn peek_time(&self) -> Option<Secs> {
+        match self.first_current() {
+            Some(entry) => Some(entry.at),
+            None => self.later.first_key_value().map(|(_, later)| later.first),
+        }
     }
 
     pub fn pop(&mut self) -> Option<TimerEntry> {
-        let first = self.first()?;
+        self.fill();
+        let first = self.first_current()?;
         if self.current.last() == Some(&first) {
             self.current.pop();
         } else {
@@ -149,9 +162,7 @@ impl TimerQueue {
 
     pub fn heap_bytes(&self) -> usize {
         let entry = std::mem::size_of::<TimerEntry>();
-        let buckets: usize = self
-            .later
-            .values()
+        let buckets: usize = (self.later.values().map(|later| &later.entries))
             .chain(&self.spare)
             .map(Vec::capacity)
             .sum();
