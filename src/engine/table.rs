@@ -77,7 +77,7 @@ mod tests {
         let (b, _) = table.get_or_insert("B");
         assert_ne!(a, b);
         let gen_a = table.get(a).unwrap().generation;
-        assert_eq!(table.remove(a).unwrap().lead_id.as_ref(), "A");
+        assert_eq!(table.remove(a).unwrap().lead_id.as_str(), "A");
         assert_eq!(table.get_slot("A"), None);
         let (c, created) = table.get_or_insert("C");
         assert!(created);

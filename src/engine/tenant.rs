@@ -260,7 +260,7 @@ impl TenantEngine {
                     if let Some(updates) = &mut self.contacts {
                         updates.push(ContactUpdate::Forget {
                             tenant: Arc::clone(&self.name),
-                            lead_id: lead.lead_id.clone(),
+                            lead_id: lead.lead_id.as_str().into(),
                         });
                     }
                     self.leads.remove(entry.slot);
