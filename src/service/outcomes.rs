@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use super::task::Task;
 use crate::engine::Engine;
-use crate::metrics::ServiceStats;
 
 /// Overturned, confirmed, cold-base transfers.
 type Totals = [u64; 3];
@@ -35,20 +34,24 @@ impl OutcomeCounter {
         self.last.insert(partition, totals(task.engine()));
     }
 
-    /// A batch committed: adds what each task's totals grew by.
-    pub fn commit(&mut self, tasks: &BTreeMap<i32, Task>, stats: &ServiceStats) {
+    /// A batch is committing: what each tenant's totals grew by since the last one, to add
+    /// to the metrics once it has committed (a failed commit rebuilds the tasks, and
+    /// [`OutcomeCounter::baseline`] with them).
+    pub fn grown(&mut self, tasks: &BTreeMap<i32, Task>) -> Vec<(String, Totals)> {
         self.last.retain(|p, _| tasks.contains_key(p));
+        let mut grown = Vec::new();
         for (&partition, task) in tasks {
             let now = totals(task.engine());
             let before = self.last.entry(partition).or_default();
             for (tenant, counts) in &now {
                 let old = before.get(tenant).copied().unwrap_or_default();
-                let grown: Totals = std::array::from_fn(|i| counts[i].saturating_sub(old[i]));
-                if grown != [0; 3] {
-                    stats.add_qc_outcomes(tenant, grown);
+                let more: Totals = std::array::from_fn(|i| counts[i].saturating_sub(old[i]));
+                if more != [0; 3] {
+                    grown.push((tenant.clone(), more));
                 }
             }
             *before = now;
         }
+        grown
     }
 }

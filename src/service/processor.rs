@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 mod asterisk;
 mod contacts;
+mod inflight;
 
 use contacts::{Origin, result_of};
+use inflight::{Committed as CommittedBatch, InFlight, OutRecord, OutputProducer, Parked};
 
 use super::batch::Batch;
 use super::delivery::{DeliveryContext, await_delivery};
@@ -126,7 +128,11 @@ pub struct Processor {
     guarantee: Guarantee,
     producer_client: ClientConfig,
     restore_client: ClientConfig,
-    producer: ThreadedProducer<DeliveryContext>,
+    producer: Arc<OutputProducer>,
+    /// The previous batch's transaction, committing on its own thread (exactly-once).
+    inflight: Option<InFlight>,
+    /// Records sent while `inflight` commits, for the next transaction.
+    parked: Parked,
     tasks: BTreeMap<i32, Task>,
     /// Records received but not yet released in event-time order, per task.
     aligners: BTreeMap<i32, Aligner>,
@@ -170,6 +176,11 @@ pub struct Processor {
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
 }
 
+/// How many records, and bytes of them, may be parked while a commit is in flight before the
+/// processing thread waits for it instead.
+const PARK_RECORDS: usize = 100_000;
+const PARK_BYTES: usize = 64 << 20;
+
 /// Capacity the findings buffer keeps between records (a finding is about 300 bytes).
 const KEPT_FINDINGS: usize = 1024;
 
@@ -206,7 +217,11 @@ pub struct ProcessorSetup {
 impl Processor {
     pub fn new(setup: ProcessorSetup) -> Result<Self, KafkaError> {
         let guarantee = setup.config.processing.guarantee;
-        let producer = create_producer(&setup.producer_client, guarantee, &setup.stats)?;
+        let producer = Arc::new(create_producer(
+            &setup.producer_client,
+            guarantee,
+            &setup.stats,
+        )?);
         if guarantee == Guarantee::ExactlyOnce {
             tracing::info!("transactional producer ready");
         }
@@ -236,6 +251,8 @@ impl Processor {
             producer_client: setup.producer_client,
             restore_client: setup.restore_client,
             producer,
+            inflight: None,
+            parked: Parked::default(),
             tasks: BTreeMap::new(),
             aligners: BTreeMap::new(),
             paused: flow::Paused::new(setup.config.processing.alignment_buffer),
@@ -580,6 +597,25 @@ impl Processor {
         if self.failed.is_some() {
             return Err(());
         }
+        if self.inflight.is_some() {
+            if self.parked.len() < PARK_RECORDS && self.parked.bytes() < PARK_BYTES {
+                self.parked.push((topic, partition, key, payload, headers));
+                return Ok(());
+            }
+            // Too much waiting for the commit: wait for it instead.
+            self.settle();
+            if self.failed.is_some() {
+                return Err(());
+            }
+        }
+        self.produce((topic, partition, key, payload, headers))
+    }
+
+    /// Produces one record in the open transaction (begun on demand); a full queue waits.
+    fn produce(
+        &mut self,
+        (topic, partition, key, payload, headers): OutRecord<'_>,
+    ) -> Result<(), ()> {
         if let Err(error) = self.ensure_transaction() {
             self.fail(Failure::cannot_begin(&error));
             return Err(());
@@ -612,6 +648,27 @@ impl Processor {
         }
     }
 
+    /// Waits for the commit in flight, if any: counts its batch, or fails with its failure
+    /// (its transaction is left for recovery to abort); then produces what was parked.
+    fn settle(&mut self) {
+        let Some(inflight) = self.inflight.take() else {
+            return;
+        };
+        match inflight.wait() {
+            Ok(batch) => self.committed(batch),
+            Err(failure) => {
+                self.batch.in_txn = true;
+                self.fail(failure);
+            }
+        }
+        let mut parked = std::mem::take(&mut self.parked);
+        if self.failed.is_none() {
+            parked.drain(|record| self.produce(record));
+        }
+        parked.clear();
+        self.parked = parked;
+    }
+
     fn ensure_transaction(&mut self) -> Ack<()> {
         if self.guarantee == Guarantee::ExactlyOnce && !self.batch.in_txn {
             self.producer.begin_transaction()?;
@@ -635,6 +692,9 @@ impl Processor {
     pub fn after_poll<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         if self.fenced.is_some() {
             return;
+        }
+        if self.inflight.as_ref().is_some_and(InFlight::is_finished) {
+            self.settle();
         }
         self.restore_pending(consumer);
         if self.failed.is_some() {
@@ -677,8 +737,15 @@ impl Processor {
 
     /// How long the next poll may wait before a commit is due.
     pub fn poll_timeout(&self) -> Duration {
+        // While a commit is in flight, its end is looked for often: what was parked meanwhile
+        // goes out then.
+        let longest = if self.inflight.is_some() {
+            Duration::from_millis(2)
+        } else {
+            Duration::from_millis(100)
+        };
         self.commit_due_in()
-            .clamp(Duration::from_millis(1), Duration::from_millis(100))
+            .clamp(Duration::from_millis(1), longest)
     }
 
     /// How long until the open batch is due by time.
@@ -782,7 +849,14 @@ impl Processor {
 
     /// Commits the open batch: outputs and offsets together (exactly-once), or offsets after
     /// every output is acknowledged (at-least-once).
+    ///
+    /// Exactly-once, the transaction's round trips run on a thread of their own
+    /// ([`InFlight`]) while the next batch is processed; [`Processor::settle`] waits for it.
     fn commit<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        self.settle();
+        if self.failed.is_some() {
+            return;
+        }
         self.publish_contacts();
         if !self.batch.dirty {
             let now = Instant::now();
@@ -790,30 +864,54 @@ impl Processor {
             return;
         }
         let started = Instant::now();
+        let held: usize = self.tasks.values().map(|t| t.routing.held()).sum();
+        self.stats
+            .calls_held
+            .set(i64::try_from(held).unwrap_or(i64::MAX));
+        let buffered: usize = self.aligners.values().map(Aligner::len).sum();
+        self.stats
+            .alignment_buffered
+            .set(i64::try_from(buffered).unwrap_or(i64::MAX));
         let result = match self.guarantee {
-            Guarantee::ExactlyOnce => self.commit_transaction(consumer),
-            Guarantee::AtLeastOnce => self.commit_after_delivery(consumer),
+            Guarantee::ExactlyOnce => self.start_transaction_commit(consumer, started),
+            Guarantee::AtLeastOnce => self.commit_after_delivery(consumer).map(|()| {
+                let batch = self.committing(started);
+                self.committed(batch);
+            }),
         };
         match result {
             Ok(()) => {
-                self.stats.observe_commit(started.elapsed());
-                let held: usize = self.tasks.values().map(|t| t.routing.held()).sum();
-                self.stats
-                    .calls_held
-                    .set(i64::try_from(held).unwrap_or(i64::MAX));
-                let buffered: usize = self.aligners.values().map(Aligner::len).sum();
-                self.stats
-                    .alignment_buffered
-                    .set(i64::try_from(buffered).unwrap_or(i64::MAX));
-                self.outcomes.commit(&self.tasks, &self.stats);
-                ServiceStats::add(&self.stats.commits, 1);
-                self.stats.commit(&self.batch.tally);
-                self.failures_in_a_row = 0;
                 self.batch = Batch::new();
                 self.batch.cycle = started;
             }
             Err(failure) => self.fail(failure),
         }
+    }
+
+    /// Commits the open batch and waits for it: before partitions go, and at shutdown.
+    fn commit_and_wait<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        self.commit(consumer);
+        self.settle();
+    }
+
+    /// What the open batch counts once it has committed (taken from it now).
+    fn committing(&mut self, started: Instant) -> CommittedBatch {
+        CommittedBatch {
+            started,
+            tally: std::mem::take(&mut self.batch.tally),
+            outcomes: self.outcomes.grown(&self.tasks),
+        }
+    }
+
+    /// A batch committed: its counts go to the metrics.
+    fn committed(&mut self, batch: CommittedBatch) {
+        self.stats.observe_commit(batch.started.elapsed());
+        for (tenant, grown) in &batch.outcomes {
+            self.stats.add_qc_outcomes(tenant, *grown);
+        }
+        ServiceStats::add(&self.stats.commits, 1);
+        self.stats.commit(&batch.tally);
+        self.failures_in_a_row = 0;
     }
 
     /// Each task's state changes since the last commit, to its changelog partition, in the
@@ -841,9 +939,12 @@ impl Processor {
         self.changelog_records = encoded;
     }
 
-    fn commit_transaction<C: ConsumerContext>(
+    /// Writes the batch's changelog and hands its transaction, with its offsets, to the thread
+    /// that commits it.
+    fn start_transaction_commit<C: ConsumerContext>(
         &mut self,
         consumer: &BaseConsumer<C>,
+        started: Instant,
     ) -> Result<(), Failure> {
         self.write_changelog();
         if let Some(failure) = self.failed.take() {
@@ -854,31 +955,19 @@ impl Processor {
             .map_err(|e| Failure::from_error("offsets", &e))?;
         self.ensure_transaction()
             .map_err(|e| Failure::cannot_begin(&e))?;
-        if self.faults.before_commit() {
-            return Err(Failure::rewind("injected abort (DOZVON_FAULT_ABORT_EVERY)"));
-        }
+        let abort = self.faults.before_commit();
         let group = consumer
             .group_metadata()
             .ok_or_else(|| Failure::rewind("the consumer has no group metadata"))?;
-        let started = Instant::now();
-        retry(&self.stats, || {
-            self.producer
-                .send_offsets_to_transaction(&offsets, &group, CALL_TIMEOUT)
-        })
-        .map_err(|e| Failure::from_error("send offsets to transaction", &e))?;
-        let offsets_sent = started.elapsed();
-        // commit_transaction flushes too, but slowly (see `await_delivery`).
-        await_delivery(&self.producer, CALL_TIMEOUT)
-            .map_err(|e| Failure::from_error("flush before the commit", &e))?;
-        retry(&self.stats, || {
-            self.producer.commit_transaction(CALL_TIMEOUT)
-        })
-        .map_err(|e| Failure::from_error("commit transaction", &e))?;
-        tracing::debug!(
-            send_offsets_ms = offsets_sent.as_secs_f64() * 1e3,
-            commit_ms = (started.elapsed() - offsets_sent).as_secs_f64() * 1e3,
-            "transaction committed"
-        );
+        let batch = self.committing(started);
+        self.inflight = Some(InFlight::start(
+            Arc::clone(&self.producer),
+            offsets,
+            group,
+            Arc::clone(&self.stats),
+            batch,
+            abort,
+        )?);
         Ok(())
     }
 
@@ -907,7 +996,7 @@ impl Processor {
     /// Waits until every record sent so far is acknowledged; any not delivered fails the batch.
     fn flush_delivered(&mut self, what: &str) -> Result<(), Failure> {
         let failed_before = self.producer.context().failures();
-        await_delivery(&self.producer, CALL_TIMEOUT)
+        await_delivery(&*self.producer, CALL_TIMEOUT)
             .map_err(|e| Failure::from_error("flush", &e))?;
         let failed = self.producer.context().failures() - failed_before;
         if failed > 0 {
@@ -922,6 +1011,8 @@ impl Processor {
     /// fenced or broken), rewinds every assigned partition to its committed offset and
     /// rebuilds the tasks from there.
     fn recover<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
+        // The rewind reads the committed offsets: a commit in flight must have ended.
+        self.settle();
         let Some(failure) = self.failed.take() else {
             return;
         };
@@ -965,7 +1056,7 @@ impl Processor {
         if fatal {
             match create_producer(&self.producer_client, self.guarantee, &self.stats) {
                 Ok(producer) => {
-                    self.producer = producer;
+                    self.producer = Arc::new(producer);
                     ServiceStats::add(&self.stats.producer_restarts, 1);
                 }
                 Err(error) => {
@@ -1032,6 +1123,11 @@ impl Processor {
     /// Builds the tasks of newly assigned partitions before any of their records is applied.
     fn restore_pending<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         if self.to_restore.is_empty() || self.failed.is_some() {
+            return;
+        }
+        // Restores start from the committed offsets: a commit in flight must have ended.
+        self.settle();
+        if self.failed.is_some() {
             return;
         }
         let wanted = std::mem::take(&mut self.to_restore);
@@ -1199,7 +1295,7 @@ impl Processor {
     ) {
         self.stats.set_ready(false);
         if self.failed.is_none() && self.fenced.is_none() {
-            self.commit(consumer);
+            self.commit_and_wait(consumer);
         }
         let committed = self.failed.is_none();
         let mut committed_all = committed;
@@ -1272,8 +1368,10 @@ impl Processor {
         }
         if self.failed.is_none() {
             self.tick_all(consumer);
-            self.commit(consumer);
+            self.commit_and_wait(consumer);
         }
+        // A failure left a commit in flight: it ends before the abort.
+        self.settle();
         if let Some(failure) = self.failed.take() {
             tracing::warn!(reason = failure.reason, "final commit failed; aborting");
             if self.guarantee == Guarantee::ExactlyOnce && self.batch.in_txn {
@@ -1365,9 +1463,8 @@ fn create_producer(
     client: &ClientConfig,
     guarantee: Guarantee,
     stats: &Arc<ServiceStats>,
-) -> Ack<ThreadedProducer<DeliveryContext>> {
-    let producer: ThreadedProducer<DeliveryContext> =
-        client.create_with_context(DeliveryContext::default())?;
+) -> Ack<OutputProducer> {
+    let producer: OutputProducer = client.create_with_context(DeliveryContext::default())?;
     if guarantee == Guarantee::ExactlyOnce {
         retry(stats, || producer.init_transactions(CALL_TIMEOUT))?;
     }
