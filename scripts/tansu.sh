@@ -11,7 +11,7 @@ set -euo pipefail
 
 TANSU_VERSION=0.6.0
 # Bump when anything in scripts/tansu-patches/ changes, so that a cached binary is rebuilt.
-TANSU_PATCH_LEVEL=dozvon6
+TANSU_PATCH_LEVEL=dozvon7
 # The crates that the patches touch; they replace the crates.io ones through [patch.crates-io].
 TANSU_PATCHED_CRATES="tansu-storage tansu-broker"
 TANSU_PATCHES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/tansu-patches
