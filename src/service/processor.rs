@@ -1172,31 +1172,43 @@ impl Processor {
             }
             states.push((partition, state));
         }
-        // The replica is read again up to the end of every partition: a partition taken over
-        // comes with its previous owner's last committed entries.
-        let unchecked = match self.replica.reset(&self.stop) {
-            Ok(unchecked) => unchecked,
-            Err(error) => {
-                self.to_restore = wanted;
-                self.fail(Failure::rewind(error.to_string()));
-                return;
-            }
-        };
         let rebuild: Vec<i32> = wanted
             .iter()
             .copied()
             .filter(|p| !self.standby.contains_key(p))
             .collect();
         let parallel = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut rebuilt = state_log::rebuild(
-            &self.config,
-            &self.restore_client,
-            &self.config.kafka.topics.changelog,
-            &rebuild,
-            parallel,
-            &self.stop,
-        )
-        .into_iter();
+        // The replica is read again up to the end of every partition (a partition taken over
+        // comes with its previous owner's last committed entries), on a thread of its own
+        // while the tasks are rebuilt: neither needs the other, and at 1M leads the read
+        // alone took 7 s (docs/restore-bench.md).
+        let (replica, stop) = (&mut self.replica, &self.stop);
+        let (read, rebuilt) = std::thread::scope(|scope| {
+            let reader = scope.spawn(move || replica.reset(stop));
+            let rebuilt = state_log::rebuild(
+                &self.config,
+                &self.restore_client,
+                &self.config.kafka.topics.changelog,
+                &rebuild,
+                parallel,
+                &self.stop,
+            );
+            (reader.join(), rebuilt)
+        });
+        let unchecked = match read {
+            Ok(Ok(unchecked)) => unchecked,
+            Ok(Err(error)) => {
+                self.to_restore = wanted;
+                self.fail(Failure::rewind(error.to_string()));
+                return;
+            }
+            Err(_) => {
+                self.to_restore = wanted;
+                self.fail(Failure::rewind("the contact directory's reader panicked"));
+                return;
+            }
+        };
+        let mut rebuilt = rebuilt.into_iter();
         for (partition, state) in states {
             if let Some(task) = self.standby.remove(&partition) {
                 self.outcomes.baseline(partition, &task);
