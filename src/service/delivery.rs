@@ -8,31 +8,67 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext};
 
-/// Counts records the broker did not accept (after librdkafka's own retries).
+/// How many epochs of records the delivery reports tell apart: at-least-once, a batch's
+/// records are acknowledged while the next batches are sent (`processor/acking.rs`).
+pub const EPOCHS: usize = 4;
+
+/// A delivery-report slot: epoch `e`'s outputs are `e % EPOCHS`, its changelog records
+/// `EPOCHS + e % EPOCHS`.
+pub type Slot = usize;
+
+/// Counts records the broker did not accept (after librdkafka's own retries), and records in
+/// flight and failed per slot.
 #[derive(Debug, Default)]
 pub struct DeliveryContext {
     failures: AtomicU64,
+    in_flight: [AtomicU64; 2 * EPOCHS],
+    failed: [AtomicU64; 2 * EPOCHS],
 }
 
 impl DeliveryContext {
-    /// Deliveries failed since the producer was created.
-    pub fn failures(&self) -> u64 {
-        self.failures.load(Ordering::Relaxed)
+    /// A record of `slot` is about to be handed to librdkafka.
+    pub fn sending(&self, slot: Slot) {
+        self.in_flight[slot % (2 * EPOCHS)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A record counted by [`DeliveryContext::sending`] was refused: no report will come.
+    pub fn refused(&self, slot: Slot) {
+        self.in_flight[slot % (2 * EPOCHS)].fetch_sub(1, Ordering::Release);
+    }
+
+    /// `None` while a record of `slot` awaits its report; then how many of them failed since
+    /// the last call (and the count starts again).
+    pub fn settled(&self, slot: Slot) -> Option<u64> {
+        let slot = slot % (2 * EPOCHS);
+        if self.in_flight[slot].load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        Some(self.failed[slot].swap(0, Ordering::AcqRel))
+    }
+
+    /// Forgets the failures of every slot (the batches they belonged to were rewound).
+    pub fn forget_failures(&self) {
+        for failed in &self.failed {
+            failed.store(0, Ordering::Relaxed);
+        }
     }
 }
 
 impl ClientContext for DeliveryContext {}
 
 impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = Slot;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: Slot) {
+        let slot = slot % (2 * EPOCHS);
         if let Err((error, message)) = result {
+            self.failed[slot].fetch_add(1, Ordering::Relaxed);
             let previous = self.failures.fetch_add(1, Ordering::Relaxed);
             if previous % 1000 == 0 {
                 tracing::warn!(%error, topic = message.topic(), failed = previous + 1, "output not delivered");
             }
         }
+        self.in_flight[slot].fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -56,4 +92,30 @@ pub fn await_delivery<P: Producer<C>, C: ProducerContext>(
         std::thread::sleep(Duration::from_micros(500));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_settles_when_its_last_record_is_reported_with_its_failures_once() {
+        let context = DeliveryContext::default();
+        context.sending(1);
+        context.sending(1);
+        context.sending(EPOCHS + 1);
+        assert_eq!(context.settled(1), None);
+        context.in_flight[1].fetch_sub(1, Ordering::Release);
+        context.failed[1].fetch_add(1, Ordering::Relaxed);
+        assert_eq!(context.settled(1), None);
+        context.refused(1);
+        assert_eq!(context.settled(1), Some(1));
+        assert_eq!(context.settled(1), Some(0), "failures are told once");
+        assert_eq!(
+            context.settled(EPOCHS + 1),
+            None,
+            "the changelog slot is its own"
+        );
+        assert_eq!(context.settled(2), Some(0));
+    }
 }

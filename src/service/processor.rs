@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+mod acking;
 mod asterisk;
 mod contacts;
 mod inflight;
@@ -25,7 +26,7 @@ use contacts::{Origin, result_of};
 use inflight::{Committed as CommittedBatch, InFlight, OutRecord, OutputProducer, Parked};
 
 use super::batch::Batch;
-use super::delivery::{DeliveryContext, await_delivery};
+use super::delivery::{DeliveryContext, Slot};
 use super::faults::Faults;
 use super::flow::{self, InputPartition};
 use super::logs::LogLimiter;
@@ -133,6 +134,10 @@ pub struct Processor {
     inflight: Option<InFlight>,
     /// Records sent while `inflight` commits, for the next transaction.
     parked: Parked,
+    /// Batches closed at-least-once whose records are being acknowledged (`acking.rs`).
+    acking: acking::AckQueue,
+    /// How many batches were closed: the delivery-report slot of the records sent now.
+    epoch: usize,
     tasks: BTreeMap<i32, Task>,
     /// Records received but not yet released in event-time order, per task.
     aligners: BTreeMap<i32, Aligner>,
@@ -253,6 +258,8 @@ impl Processor {
             producer,
             inflight: None,
             parked: Parked::default(),
+            acking: acking::AckQueue::new(),
+            epoch: 0,
             tasks: BTreeMap::new(),
             aligners: BTreeMap::new(),
             paused: flow::Paused::new(setup.config.processing.alignment_buffer),
@@ -611,16 +618,22 @@ impl Processor {
         self.produce((topic, partition, key, payload, headers))
     }
 
-    /// Produces one record in the open transaction (begun on demand); a full queue waits.
-    fn produce(
+    /// Produces one output in the open transaction (begun on demand); a full queue waits.
+    fn produce(&mut self, record: OutRecord<'_>) -> Result<(), ()> {
+        self.produce_in(record, self.output_slot())
+    }
+
+    /// [`Processor::produce`] with its delivery report counted in `slot`.
+    fn produce_in(
         &mut self,
         (topic, partition, key, payload, headers): OutRecord<'_>,
+        slot: Slot,
     ) -> Result<(), ()> {
         if let Err(error) = self.ensure_transaction() {
             self.fail(Failure::cannot_begin(&error));
             return Err(());
         }
-        let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+        let mut record: BaseRecord<'_, [u8], [u8], Slot> = BaseRecord::with_opaque_to(topic, slot);
         if let Some(partition) = partition {
             record = record.partition(partition);
         }
@@ -633,6 +646,7 @@ impl Processor {
         if let Some(headers) = headers {
             record = record.headers(headers);
         }
+        self.producer.context().sending(slot);
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
@@ -641,6 +655,7 @@ impl Processor {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err((error, _)) => {
+                    self.producer.context().refused(slot);
                     self.fail(Failure::from_error("produce", &error));
                     return Err(());
                 }
@@ -696,6 +711,7 @@ impl Processor {
         if self.inflight.as_ref().is_some_and(InFlight::is_finished) {
             self.settle();
         }
+        self.advance_acks(consumer, None);
         self.restore_pending(consumer);
         if self.failed.is_some() {
             self.recover(consumer);
@@ -874,10 +890,7 @@ impl Processor {
             .set(i64::try_from(buffered).unwrap_or(i64::MAX));
         let result = match self.guarantee {
             Guarantee::ExactlyOnce => self.start_transaction_commit(consumer, started),
-            Guarantee::AtLeastOnce => self.commit_after_delivery(consumer).map(|()| {
-                let batch = self.committing(started);
-                self.committed(batch);
-            }),
+            Guarantee::AtLeastOnce => self.close_batch(consumer, started),
         };
         match result {
             Ok(()) => {
@@ -892,6 +905,7 @@ impl Processor {
     fn commit_and_wait<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
         self.commit(consumer);
         self.settle();
+        self.advance_acks(consumer, Some(usize::MAX));
     }
 
     /// What the open batch counts once it has committed (taken from it now).
@@ -916,7 +930,8 @@ impl Processor {
 
     /// Each task's state changes since the last commit, to its changelog partition, in the
     /// batch's transaction (at-least-once: delivered before the offsets commit).
-    fn write_changelog(&mut self) {
+    /// At-least-once, the records are held in `hold` instead (`acking.rs`).
+    fn write_changelog(&mut self, mut hold: Option<&mut Parked>) {
         let topic = self.config.kafka.topics.changelog.clone();
         let mut encoded = std::mem::take(&mut self.changelog_records);
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
@@ -927,7 +942,9 @@ impl Processor {
                     .take_changes_with(|change| encoded.push(change));
             }
             for (key, value) in encoded.records() {
-                if self
+                if let Some(hold) = hold.as_deref_mut() {
+                    hold.push((&topic, Some(partition), Some(key), value, None));
+                } else if self
                     .send_to(&topic, Some(partition), Some(key), value, None)
                     .is_err()
                 {
@@ -946,7 +963,7 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         started: Instant,
     ) -> Result<(), Failure> {
-        self.write_changelog();
+        self.write_changelog(None);
         if let Some(failure) = self.failed.take() {
             return Err(failure);
         }
@@ -968,42 +985,6 @@ impl Processor {
             batch,
             abort,
         )?);
-        Ok(())
-    }
-
-    fn commit_after_delivery<C: ConsumerContext>(
-        &mut self,
-        consumer: &BaseConsumer<C>,
-    ) -> Result<(), Failure> {
-        // Outputs first, then the state that says they were sent: a crash in between repeats
-        // findings (allowed at-least-once), never loses one whose timer the state has fired.
-        self.flush_delivered("outputs")?;
-        self.write_changelog();
-        if let Some(failure) = self.failed.take() {
-            return Err(failure);
-        }
-        self.flush_delivered("changelog records")?;
-        let offsets = self
-            .offsets()
-            .map_err(|e| Failure::from_error("offsets", &e))?;
-        if offsets.count() > 0 {
-            retry(&self.stats, || consumer.commit(&offsets, CommitMode::Sync))
-                .map_err(|e| Failure::from_error("commit offsets", &e))?;
-        }
-        Ok(())
-    }
-
-    /// Waits until every record sent so far is acknowledged; any not delivered fails the batch.
-    fn flush_delivered(&mut self, what: &str) -> Result<(), Failure> {
-        let failed_before = self.producer.context().failures();
-        await_delivery(&*self.producer, CALL_TIMEOUT)
-            .map_err(|e| Failure::from_error("flush", &e))?;
-        let failed = self.producer.context().failures() - failed_before;
-        if failed > 0 {
-            return Err(Failure::rewind(format!(
-                "{failed} {what} were not delivered"
-            )));
-        }
         Ok(())
     }
 
@@ -1066,6 +1047,7 @@ impl Processor {
             }
         }
         self.batch = Batch::new();
+        self.drop_acks();
         self.standby.clear();
         self.resumed = self.idle_timers();
         self.tasks.clear();
@@ -1329,6 +1311,7 @@ impl Processor {
             self.batch.in_txn = false;
             self.batch.dirty = false;
             self.batch.records = 0;
+            self.drop_acks();
         }
         for element in revoked.elements() {
             let Some(i) = self.input_index(element.topic()) else {
