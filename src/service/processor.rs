@@ -21,9 +21,11 @@ mod acking;
 mod asterisk;
 mod contacts;
 mod inflight;
+mod parked;
 
 use contacts::{Origin, result_of};
-use inflight::{Committed as CommittedBatch, InFlight, OutRecord, OutputProducer, Parked};
+use inflight::{Committed as CommittedBatch, InFlight, OutputProducer};
+use parked::{OutRecord, Parked};
 
 use super::batch::Batch;
 use super::delivery::{DeliveryContext, Slot};

@@ -16,7 +16,8 @@ use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::producer::Producer;
 
-use super::inflight::{Committed as CommittedBatch, Parked};
+use super::inflight::Committed as CommittedBatch;
+use super::parked::Parked;
 use super::{CALL_TIMEOUT, Failure, Processor, retry};
 use crate::service::delivery::{EPOCHS, Slot, await_delivery};
 
