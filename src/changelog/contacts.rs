@@ -40,7 +40,7 @@ pub struct Marker {
 
 /// The key of a lead's contact entry.
 pub fn entry_key(tenant: &str, lead_id: &str) -> Vec<u8> {
-    super::key(b'E', tenant, Some(lead_id))
+    super::key(ENTRY_KIND, tenant, Some(lead_id))
 }
 
 /// The key of a partition's marker (partitions are never negative; a negative one is refused
@@ -52,6 +52,9 @@ pub fn marker_key(partition: i32) -> Vec<u8> {
     w.bytes
 }
 
+/// The first byte of a lead's entry key (a marker's is `M`).
+pub const ENTRY_KIND: u8 = b'E';
+
 /// A `dozvon.contacts` key back as what it names.
 pub fn decode_contact_key(bytes: &[u8]) -> Result<ContactKey, ChangelogError> {
     let key_error = |e: ChangelogError| ChangelogError::Key(e.to_string());
@@ -60,7 +63,7 @@ pub fn decode_contact_key(bytes: &[u8]) -> Result<ContactKey, ChangelogError> {
         .ok_or_else(|| ChangelogError::Key("empty".to_owned()))?;
     let mut r = Reader::new(rest);
     match kind {
-        b'E' => {
+        ENTRY_KIND => {
             let tenant = r.string("key.tenant").map_err(key_error)?;
             let lead_id = std::str::from_utf8(&rest[r.at..])
                 .map_err(|e| ChangelogError::Key(format!("lead id is not UTF-8: {e}")))?

@@ -20,7 +20,7 @@ use crate::codec::schema::{rabin_fingerprint, spec_canonical_form};
 use crate::engine::StateChange;
 use binary::{Reader, Writer};
 pub use contacts::{
-    ContactKey, Marker, decode_contact_key, decode_entry, decode_marker, encode_entry,
+    ContactKey, ENTRY_KIND, Marker, decode_contact_key, decode_entry, decode_marker, encode_entry,
     encode_marker, encode_stored, entry_key, marker_key,
 };
 

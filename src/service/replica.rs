@@ -18,9 +18,11 @@ use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::state_log::RestoreContext;
-use crate::changelog::{ContactKey, decode_contact_key, decode_entry, decode_marker};
+
+use crate::changelog::{ContactKey, ENTRY_KIND, decode_contact_key, decode_entry, decode_marker};
 use crate::contacts::{ContactDirectory, Effect};
 use crate::engine::{ContactUpdate, Secs};
+use crate::keyhash::Map;
 use crate::metrics::ServiceStats;
 
 /// How many records one [`Replica::poll`] applies at most (the processing loop goes on).
@@ -56,6 +58,14 @@ struct State {
     local: BTreeSet<i32>,
     /// Counts records that could not be read (the entry stays as it was).
     stats: Arc<ServiceStats>,
+}
+
+/// The latest record of one lead's key in the contacts topic, while the topic is read.
+struct LatestEntry {
+    partition: i32,
+    offset: i64,
+    /// `None`: a tombstone.
+    value: Option<Box<[u8]>>,
 }
 
 impl Replica {
@@ -120,6 +130,12 @@ impl Replica {
 
     /// Forgets everything and reads the whole topic again, up to the end of every partition.
     /// Returns the leads whose duplicate check has not run.
+    ///
+    /// Only the latest entry of each lead is decoded and applied (in partition and offset
+    /// order, after the read): what a compacted topic holds, so the directory is the same, and
+    /// a topic whose compaction lags — or Tansu's, never compacted, 2.4 records per lead at 1M
+    /// leads — costs a copy per superseded entry instead of a decode and a directory update.
+    /// Markers are applied as they come (a partition's clock is the largest one seen).
     pub fn reset(&mut self, stop: &AtomicBool) -> Result<Vec<Unchecked>, ReplicaError> {
         let started = Instant::now();
         self.state.directory = ContactDirectory::new();
@@ -133,6 +149,7 @@ impl Replica {
         self.reader.assign(&tpl).map_err(|e| self.state.error(e))?;
         let mut at_end = vec![false; self.state.partitions];
         let mut records = 0_u64;
+        let mut latest: Map<Box<[u8]>, LatestEntry> = Map::default();
         while at_end.iter().any(|done| !done) {
             if stop.load(Ordering::Relaxed) {
                 return Err(ReplicaError::Stopped);
@@ -142,8 +159,22 @@ impl Replica {
                 Some(Ok(message)) => {
                     records += 1;
                     let partition = message.partition();
-                    self.state
-                        .apply(partition, message.key(), message.payload(), true);
+                    match message.key() {
+                        Some(key) if key.first() == Some(&ENTRY_KIND) => {
+                            let entry = LatestEntry {
+                                partition,
+                                offset: message.offset(),
+                                value: message.payload().map(Box::from),
+                            };
+                            match latest.get_mut(key) {
+                                Some(slot) => *slot = entry,
+                                None => {
+                                    latest.insert(Box::from(key), entry);
+                                }
+                            }
+                        }
+                        key => self.state.apply(partition, key, message.payload(), true),
+                    }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
                     if let Some(done) = usize::try_from(partition)
@@ -157,6 +188,13 @@ impl Replica {
                 Some(Err(error)) => return Err(self.state.error(error)),
             }
         }
+        let mut entries: Vec<(Box<[u8]>, LatestEntry)> = latest.into_iter().collect();
+        entries.sort_unstable_by_key(|(_, e)| (e.partition, e.offset));
+        let applied = entries.len();
+        for (key, entry) in entries {
+            self.state
+                .apply(entry.partition, Some(&key), entry.value.as_deref(), true);
+        }
         let mut unchecked = Vec::new();
         for (tenant, entry) in self.state.directory.entries() {
             if !entry.duplicate_checked()
@@ -169,6 +207,7 @@ impl Replica {
         tracing::info!(
             topic = self.state.topic,
             records,
+            latest = applied,
             leads = self.state.directory.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "contact directory read"
