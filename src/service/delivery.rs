@@ -84,14 +84,22 @@ pub fn await_delivery<P: Producer<C>, C: ProducerContext>(
     producer: &P,
     timeout: Duration,
 ) -> KafkaResult<()> {
+    poll_until(timeout, || (producer.in_flight_count() == 0).then_some(()))
+        .ok_or(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut))
+}
+
+/// Checks `ready` every half millisecond until it answers, for at most `timeout`.
+pub fn poll_until<T>(timeout: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
     let deadline = Instant::now() + timeout;
-    while producer.in_flight_count() > 0 {
+    loop {
+        if let Some(answer) = ready() {
+            return Some(answer);
+        }
         if Instant::now() >= deadline {
-            return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+            return None;
         }
         std::thread::sleep(Duration::from_micros(500));
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::task::Task;
 use crate::engine::Engine;
 
 /// Overturned, confirmed, cold-base transfers.
-type Totals = [u64; 3];
+pub type Totals = [u64; 3];
 
 fn totals(engine: &Engine) -> BTreeMap<String, Totals> {
     engine

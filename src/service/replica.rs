@@ -17,8 +17,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use super::state_log::RestoreContext;
-
+use super::state_log::{Latest, RestoreContext, keep_latest};
 use crate::changelog::{ContactKey, ENTRY_KIND, decode_contact_key, decode_entry, decode_marker};
 use crate::contacts::{ContactDirectory, Effect};
 use crate::engine::{ContactUpdate, Secs};
@@ -58,14 +57,6 @@ struct State {
     local: BTreeSet<i32>,
     /// Counts records that could not be read (the entry stays as it was).
     stats: Arc<ServiceStats>,
-}
-
-/// The latest record of one lead's key in the contacts topic, while the topic is read.
-struct LatestEntry {
-    partition: i32,
-    offset: i64,
-    /// `None`: a tombstone.
-    value: Option<Box<[u8]>>,
 }
 
 impl Replica {
@@ -149,7 +140,8 @@ impl Replica {
         self.reader.assign(&tpl).map_err(|e| self.state.error(e))?;
         let mut at_end = vec![false; self.state.partitions];
         let mut records = 0_u64;
-        let mut latest: Map<Box<[u8]>, LatestEntry> = Map::default();
+        // Each lead's latest entry, with the partition it is in.
+        let mut latest: Map<Box<[u8]>, (i32, Latest)> = Map::default();
         while at_end.iter().any(|done| !done) {
             if stop.load(Ordering::Relaxed) {
                 return Err(ReplicaError::Stopped);
@@ -161,17 +153,11 @@ impl Replica {
                     let partition = message.partition();
                     match message.key() {
                         Some(key) if key.first() == Some(&ENTRY_KIND) => {
-                            let entry = LatestEntry {
-                                partition,
+                            let entry = Latest {
                                 offset: message.offset(),
                                 value: message.payload().map(Box::from),
                             };
-                            match latest.get_mut(key) {
-                                Some(slot) => *slot = entry,
-                                None => {
-                                    latest.insert(Box::from(key), entry);
-                                }
-                            }
+                            keep_latest(&mut latest, key, (partition, entry));
                         }
                         key => self.state.apply(partition, key, message.payload(), true),
                     }
@@ -188,12 +174,12 @@ impl Replica {
                 Some(Err(error)) => return Err(self.state.error(error)),
             }
         }
-        let mut entries: Vec<(Box<[u8]>, LatestEntry)> = latest.into_iter().collect();
-        entries.sort_unstable_by_key(|(_, e)| (e.partition, e.offset));
+        let mut entries: Vec<_> = latest.into_iter().collect();
+        entries.sort_unstable_by_key(|(_, (partition, e))| (*partition, e.offset));
         let applied = entries.len();
-        for (key, entry) in entries {
+        for (key, (partition, entry)) in entries {
             self.state
-                .apply(entry.partition, Some(&key), entry.value.as_deref(), true);
+                .apply(partition, Some(&key), entry.value.as_deref(), true);
         }
         let mut unchecked = Vec::new();
         for (tenant, entry) in self.state.directory.entries() {

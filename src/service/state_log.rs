@@ -148,10 +148,20 @@ pub fn read_into(
     Ok(report)
 }
 
-/// The latest record of one changelog key: its offset and value (`None`: a tombstone).
-struct Latest {
-    offset: i64,
-    value: Option<Box<[u8]>>,
+/// The latest record of one key: its offset and value (`None`: a tombstone).
+pub(super) struct Latest {
+    pub offset: i64,
+    pub value: Option<Box<[u8]>>,
+}
+
+/// Reading a topic as its compaction would leave it: `record` replaces what `key` held.
+pub(super) fn keep_latest<V>(latest: &mut Map<Box<[u8]>, V>, key: &[u8], record: V) {
+    match latest.get_mut(key) {
+        Some(slot) => *slot = record,
+        None => {
+            latest.insert(Box::from(key), record);
+        }
+    }
 }
 
 /// Reads the partition to its end, keeping the latest record of each key.
@@ -192,12 +202,7 @@ fn read_latest(
                     offset: message.offset(),
                     value: value.map(Box::from),
                 };
-                match latest.get_mut(key) {
-                    Some(slot) => *slot = record,
-                    None => {
-                        latest.insert(Box::from(key), record);
-                    }
-                }
+                keep_latest(&mut latest, key, record);
             }
         }
     }

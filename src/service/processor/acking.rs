@@ -10,7 +10,7 @@
 // ones by the delivery reports' slot (`delivery.rs`), and moves on when they are all in.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
@@ -19,7 +19,7 @@ use rdkafka::producer::Producer;
 use super::inflight::Committed as CommittedBatch;
 use super::parked::Parked;
 use super::{CALL_TIMEOUT, Failure, Processor, retry};
-use crate::service::delivery::{EPOCHS, Slot, await_delivery};
+use crate::service::delivery::{EPOCHS, Slot, await_delivery, poll_until};
 
 /// A closed batch waiting for its acknowledgements.
 #[derive(Debug)]
@@ -85,10 +85,11 @@ impl Processor {
                 Some(_) => front.slot,
                 None => EPOCHS + front.slot,
             };
+            let context = self.producer.context();
             let settled = if waiting {
-                self.await_slot(slot)
+                poll_until(CALL_TIMEOUT, || context.settled(slot))
             } else {
-                self.producer.context().settled(slot)
+                context.settled(slot)
             };
             let Some(failed) = settled else {
                 if waiting {
@@ -132,20 +133,6 @@ impl Processor {
             }
             self.committed(done.batch);
             committed += 1;
-        }
-    }
-
-    /// Waits until `slot`'s records are all reported: how many failed, `None` on a timeout.
-    fn await_slot(&self, slot: Slot) -> Option<u64> {
-        let deadline = Instant::now() + CALL_TIMEOUT;
-        loop {
-            if let Some(failed) = self.producer.context().settled(slot) {
-                return Some(failed);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_micros(500));
         }
     }
 

@@ -19,12 +19,10 @@ use rdkafka::producer::{Producer, ThreadedProducer};
 use super::{CALL_TIMEOUT, Failure, retry};
 use crate::metrics::{ServiceStats, Tally};
 use crate::service::delivery::{DeliveryContext, await_delivery};
+use crate::service::outcomes::Totals;
 
 /// The output producer, shared with the thread that commits its transaction.
 pub(super) type OutputProducer = ThreadedProducer<DeliveryContext>;
-
-/// A QC outcome growth per tenant: overturned, confirmed, cold-base transfers.
-pub(super) type Outcomes = Vec<(String, [u64; 3])>;
 
 /// What the processor counts once a batch has committed.
 #[derive(Debug)]
@@ -32,7 +30,8 @@ pub(super) struct Committed {
     /// When the commit started on the processing thread.
     pub started: Instant,
     pub tally: Tally,
-    pub outcomes: Outcomes,
+    /// What each tenant's QC outcome totals grew by.
+    pub outcomes: Vec<(String, Totals)>,
 }
 
 /// A batch whose transaction is being committed on its own thread.
