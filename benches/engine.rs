@@ -90,6 +90,31 @@ fn replay_json(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // Issue 2's scope: the same files through decode and engine, calls without `lead_id`
+    // counted unresolved instead of bound by phone (SPEC §4.8 came with a later issue).
+    group.bench_function("json_decode_and_engine_unresolved", |b| {
+        b.iter_batched(
+            || Engine::new(config.clone()).expect("engine"),
+            |mut engine| {
+                let mut calls_in = RecordCalls::new(
+                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls"),
+                );
+                let mut leads_in =
+                    InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+                let mut findings = Vec::with_capacity(1 << 16);
+                let (malformed, finished) = replay::run_with(
+                    Driver::new(&mut engine),
+                    &mut calls_in,
+                    &mut leads_in,
+                    None,
+                    &mut findings,
+                );
+                assert!(malformed.is_empty());
+                (finished.events, findings.len(), engine)
+            },
+            BatchSize::PerIteration,
+        )
+    });
     let merged = generate(&dataset_config()).into_time_ordered_events();
     group.bench_function("engine_only", |b| {
         b.iter_batched(

@@ -11,9 +11,9 @@ use xxhash_rust::xxh3::xxh3_64_with_seed;
 /// Slots per slab chunk.
 const CHUNK: usize = 1024;
 
-/// A value that carries its own key.
+/// A value that carries its own key (its bytes: compared without a UTF-8 check).
 pub trait Keyed {
-    fn key(&self) -> &str;
+    fn key(&self) -> &[u8];
 }
 
 /// Values by slot, found by key.
@@ -34,8 +34,8 @@ impl<T> Default for KeyedSlab<T> {
     }
 }
 
-fn key_hash(key: &str) -> u64 {
-    xxh3_64_with_seed(key.as_bytes(), 0)
+fn key_hash(key: &[u8]) -> u64 {
+    xxh3_64_with_seed(key, 0)
 }
 
 fn slot_ref<T>(chunks: &[Vec<Option<T>>], slot: u32) -> Option<&T> {
@@ -47,6 +47,7 @@ impl<T: Keyed> KeyedSlab<T> {
     /// The slot of `key`.
     pub fn find(&self, key: &str) -> Option<u32> {
         let chunks = &self.chunks;
+        let key = key.as_bytes();
         self.index
             .find(key_hash(key), |&slot| {
                 slot_ref(chunks, slot).is_some_and(|value| value.key() == key)
@@ -157,8 +158,8 @@ mod tests {
     struct Named(String, u32);
 
     impl Keyed for Named {
-        fn key(&self) -> &str {
-            &self.0
+        fn key(&self) -> &[u8] {
+            self.0.as_bytes()
         }
     }
 
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(slab.chunks.len(), 3);
         for (id, &slot) in ids.iter().zip(&slots) {
             assert_eq!(slab.find(id), Some(slot));
-            assert_eq!(slab.get(slot).map(|n| n.key()), Some(id.as_str()));
+            assert_eq!(slab.get(slot).map(|n| n.key()), Some(id.as_bytes()));
         }
         let gone = slots[1234];
         assert_eq!(slab.remove(gone).map(|n| n.0), Some("L-1234".to_owned()));

@@ -101,6 +101,10 @@ impl StoredEntry {
         tail::id(&self.tail)
     }
 
+    pub(super) fn lead_id_bytes(&self) -> &[u8] {
+        tail::id_bytes(&self.tail)
+    }
+
     pub fn owner(&self) -> i32 {
         self.owner
     }
@@ -197,9 +201,11 @@ impl StoredEntry {
         if marks.get(slot).is_some_and(|m| m.order() == mark.order()) {
             return earliest; // the same event again
         }
-        let bytes = mark.bytes();
-        let pieces = [marks.bytes_to(slot), &bytes, marks.bytes_from(slot)];
-        self.tail = parts.pack_with(Some(&pieces), None, None, None);
+        let at = parts.marks_at + slot * tail::MARK;
+        let mut counts = parts.counts();
+        counts[0] += 1;
+        let tail = std::mem::take(&mut self.tail);
+        self.tail = tail::splice(tail, &[(at..at, &mark.bytes())], counts);
         self.unfolded_from = self.unfolded_from.min(mark.at);
         earliest
     }
@@ -212,8 +218,11 @@ impl StoredEntry {
             return;
         }
         let parts = tail::parts(&self.tail);
-        let pieces = [parts.attempts.0, &at.to_le_bytes()];
-        self.tail = parts.pack_with(None, Some(&pieces), None, None);
+        let end = parts.attempts_at + parts.attempts.0.len();
+        let mut counts = parts.counts();
+        counts[1] += 1;
+        let tail = std::mem::take(&mut self.tail);
+        self.tail = tail::splice(tail, &[(end..end, &at.to_le_bytes())], counts);
         self.unfolded_from = self.unfolded_from.min(at);
     }
 
@@ -286,15 +295,24 @@ impl StoredEntry {
             .chain(attempts.iter().min())
             .min()
             .unwrap_or(Secs::MAX);
-        let repacked = (split > 0 || folds_attempts).then(|| {
-            parts.pack_with(
-                Some(&[parts.marks.bytes_from(split)]),
-                Some(&[attempts.0]),
-                None,
-                None,
-            )
-        });
-        self.tail = repacked.unwrap_or(old);
+        if split == 0 && !folds_attempts {
+            self.tail = old;
+            return;
+        }
+        let mut counts = parts.counts();
+        counts[0] -= split;
+        counts[1] = attempts.len();
+        let folded_marks = parts.marks_at..parts.marks_at + split * tail::MARK;
+        let old_attempts = parts.attempts_at..parts.attempts_at + parts.attempts.0.len();
+        let edits = if folds_attempts {
+            [(folded_marks, &[][..]), (old_attempts, &kept[..])]
+        } else {
+            [
+                (folded_marks, &[][..]),
+                (old_attempts.end..old_attempts.end, &[][..]),
+            ]
+        };
+        self.tail = tail::splice(old, &edits, counts);
     }
 
     /// The latest lead event at or before `t` (the base counts whatever `t`).
@@ -374,8 +392,14 @@ impl StoredEntry {
         }
         let new = tail::value_bytes(value, since, at);
         if values.count < MAX_VALUES {
-            let pieces = [values.bytes, &new];
-            self.tail = self.repacked_list(list, values.count + 1, &pieces);
+            let end = values.at + values.bytes.len();
+            let mut counts = tail::parts(&self.tail).counts();
+            counts[match list {
+                List::Phones => 2,
+                List::Emails => 3,
+            }] += 1;
+            let tail = std::mem::take(&mut self.tail);
+            self.tail = tail::splice(tail, &[(end..end, &new)], counts);
             return ValueChange {
                 added: true,
                 dropped: None,

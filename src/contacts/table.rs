@@ -15,8 +15,8 @@ use crate::engine::Secs;
 use crate::slab::{Keyed, KeyedSlab};
 
 impl Keyed for StoredEntry {
-    fn key(&self) -> &str {
-        self.lead_id()
+    fn key(&self) -> &[u8] {
+        self.lead_id_bytes()
     }
 }
 

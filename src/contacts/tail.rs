@@ -1,7 +1,7 @@
 //! The variable part of a stored contact entry — lead id, unfolded marks and attempts, phones and e-mails — packed into one allocation.
 //
-// Layout (integers little-endian): five LEB128 counts (the id's bytes, marks, attempts, phones,
-// e-mails), the id, the marks (`MARK` bytes each: at u32, key u64, manager symbol u32,
+// Layout (integers little-endian): the id's length (LEB128) and the id (first, so a lookup by
+// id reads nothing else), four LEB128 counts (marks, attempts, phones, e-mails), the marks (`MARK` bytes each: at u32, key u64, manager symbol u32,
 // terminal u8), the attempts (u32 each), then the phones and the e-mails (each: LEB128 length,
 // the text, since u32, last u32). A typical lead (one phone, one e-mail, two marks, a few
 // attempts) is one allocation of about 110 bytes, where a struct of `Vec`s and boxed strings
@@ -9,6 +9,8 @@
 //
 // Only `pack` writes a tail, so reading never meets bad bytes; still, every read is
 // bounds-checked and yields nothing rather than panicking.
+
+use std::ops::Range;
 
 use crate::engine::Secs;
 
@@ -258,7 +260,7 @@ pub fn value_bytes(text: &str, since: Secs, last: Secs) -> Vec<u8> {
     out
 }
 
-/// A tail's sections.
+/// A tail's sections, with the offsets an in-place edit ([`splice`]) needs.
 #[derive(Clone, Copy, Debug)]
 pub struct Parts<'a> {
     pub id: &'a [u8],
@@ -266,29 +268,43 @@ pub struct Parts<'a> {
     pub attempts: Attempts<'a>,
     pub phones: Values<'a>,
     pub emails: Values<'a>,
+    /// Where the marks and the attempts start in the tail.
+    pub marks_at: usize,
+    pub attempts_at: usize,
 }
 
-/// The lead id alone (the first section: what a lookup by id reads).
-pub fn id(tail: &[u8]) -> &str {
+impl Parts<'_> {
+    /// The section counts, in header order (marks, attempts, phones, e-mails).
+    pub fn counts(&self) -> [usize; 4] {
+        [
+            self.marks.len(),
+            self.attempts.len(),
+            self.phones.count,
+            self.emails.count,
+        ]
+    }
+}
+
+/// The lead id's bytes alone (the first section: what a lookup by id reads).
+pub fn id_bytes(tail: &[u8]) -> &[u8] {
     let mut pos = 0;
     let len = varint(tail, &mut pos);
-    for _ in 0..4 {
-        varint(tail, &mut pos);
-    }
-    let bytes = pos
-        .checked_add(len)
-        .and_then(|end| tail.get(pos..end))
-        .unwrap_or_default();
-    std::str::from_utf8(bytes).unwrap_or_default()
+    take(tail, &mut pos, len).1
+}
+
+/// The lead id.
+pub fn id(tail: &[u8]) -> &str {
+    std::str::from_utf8(id_bytes(tail)).unwrap_or_default()
 }
 
 /// The sections of `tail`.
 pub fn parts(tail: &[u8]) -> Parts<'_> {
     let mut pos = 0;
-    let [id_len, marks, attempts, phones, emails] = [(); 5].map(|()| varint(tail, &mut pos));
+    let id_len = varint(tail, &mut pos);
     let (_, id) = take(tail, &mut pos, id_len);
-    let (_, mark_bytes) = take(tail, &mut pos, marks.saturating_mul(MARK));
-    let (_, attempt_bytes) = take(tail, &mut pos, attempts.saturating_mul(4));
+    let [marks, attempts, phones, emails] = [(); 4].map(|()| varint(tail, &mut pos));
+    let (marks_at, mark_bytes) = take(tail, &mut pos, marks.saturating_mul(MARK));
+    let (attempts_at, attempt_bytes) = take(tail, &mut pos, attempts.saturating_mul(4));
     let phone_len = Values::measure(tail.get(pos..).unwrap_or_default(), phones);
     let (phones_at, phone_bytes) = take(tail, &mut pos, phone_len);
     let (emails_at, email_bytes) = take(tail, &mut pos, tail.len());
@@ -306,7 +322,69 @@ pub fn parts(tail: &[u8]) -> Parts<'_> {
             count: emails,
             at: emails_at,
         },
+        marks_at,
+        attempts_at,
     }
+}
+
+/// Edits `tail` where it lies: each `(range, bytes)` of `edits` (ascending, not overlapping,
+/// offsets of the old tail) replaces those bytes, and the header gets `counts` (marks, attempts,
+/// phones, e-mails). The allocation is grown or shrunk to the exact new size, which the
+/// allocator does in place when its block fits — unlike [`pack`], which allocates a new tail
+/// and copies everything (an attempt or a mark added to a lead was an allocation each).
+pub fn splice(tail: Box<[u8]>, edits: &[(Range<usize>, &[u8])], counts: [usize; 4]) -> Box<[u8]> {
+    let mut pos = 0;
+    let id_len = varint(&tail, &mut pos);
+    let header_at = pos.saturating_add(id_len).min(tail.len());
+    let mut header_end = header_at;
+    for _ in 0..4 {
+        varint(&tail, &mut header_end);
+    }
+    let mut header = [0u8; 4 * 10];
+    let mut header_len = 0;
+    for n in counts {
+        header_len += put_varint_at(&mut header[header_len..], n);
+    }
+    let header_edit = (header_at..header_end, &header[..header_len]);
+    let grows: usize = std::iter::once(&header_edit)
+        .chain(edits)
+        .map(|(range, bytes)| bytes.len().saturating_sub(range.len()))
+        .sum();
+    let mut out = Vec::from(tail);
+    out.reserve_exact(grows);
+    for (range, bytes) in edits.iter().rev().chain(std::iter::once(&header_edit)) {
+        replace(&mut out, range.clone(), bytes);
+    }
+    out.into_boxed_slice()
+}
+
+/// Replaces `range` of `bytes` (clamped to its length) with `with`, moving what follows.
+fn replace(bytes: &mut Vec<u8>, range: Range<usize>, with: &[u8]) {
+    let len = bytes.len();
+    let start = range.start.min(len);
+    let end = range.end.clamp(start, len);
+    let new_end = start + with.len();
+    if new_end > end {
+        bytes.resize(len + (new_end - end), 0);
+    }
+    bytes.copy_within(end..len, new_end);
+    bytes.truncate(len + new_end - end);
+    bytes[start..new_end].copy_from_slice(with);
+}
+
+/// Writes `n` as LEB128 at the start of `out` (at least 10 bytes long); returns its length.
+fn put_varint_at(out: &mut [u8], mut n: usize) -> usize {
+    let mut len = 0;
+    while n >= 0x80 && len + 1 < out.len() {
+        out[len] = (n as u8) | 0x80;
+        n >>= 7;
+        len += 1;
+    }
+    if let Some(last) = out.get_mut(len) {
+        *last = n as u8;
+        len += 1;
+    }
+    len
 }
 
 /// The next `len` bytes from `pos` (fewer at the end), and where they start.
@@ -330,24 +408,20 @@ pub struct Sections<'a> {
 pub fn pack(s: Sections<'_>) -> Box<[u8]> {
     let total = |pieces: &[&[u8]]| pieces.iter().map(|p| p.len()).sum::<usize>();
     let (marks, attempts) = (total(s.marks), total(s.attempts));
-    let counts = [
-        s.id.len(),
-        marks / MARK,
-        attempts / 4,
-        s.phones.0,
-        s.emails.0,
-    ];
-    let size = counts.iter().map(|&n| varint_len(n)).sum::<usize>()
+    let counts = [marks / MARK, attempts / 4, s.phones.0, s.emails.0];
+    let size = varint_len(s.id.len())
+        + counts.iter().map(|&n| varint_len(n)).sum::<usize>()
         + s.id.len()
         + marks
         + attempts
         + total(s.phones.1)
         + total(s.emails.1);
     let mut out = Vec::with_capacity(size);
+    put_varint(&mut out, s.id.len());
+    out.extend_from_slice(s.id);
     for n in counts {
         put_varint(&mut out, n);
     }
-    out.extend_from_slice(s.id);
     for piece in [s.marks, s.attempts, s.phones.1, s.emails.1]
         .into_iter()
         .flatten()
@@ -398,6 +472,7 @@ mod tests {
             emails: (2, &[&email, &phone]),
         });
         assert_eq!(id(&tail), "L-1");
+        assert_eq!(id_bytes(&tail), b"L-1");
         let p = parts(&tail);
         assert_eq!(p.marks.iter().collect::<Vec<_>>(), vec![mark, mark]);
         assert_eq!(p.attempts.iter().collect::<Vec<_>>(), vec![3]);
@@ -415,5 +490,94 @@ mod tests {
         assert_eq!(parts(&tail).phones.iter().map(|v| v.last).next(), Some(42));
         assert_eq!(parts(&[]).marks.len(), 0);
         assert_eq!(parts(&[9, 9, 9]).phones.iter().count(), 0);
+    }
+
+    fn sections_of(
+        id: &[u8],
+        marks: &[u8],
+        attempts: &[u8],
+        phones: &[Vec<u8>],
+        emails: &[Vec<u8>],
+    ) -> Box<[u8]> {
+        let phones: Vec<&[u8]> = phones.iter().map(Vec::as_slice).collect();
+        let emails: Vec<&[u8]> = emails.iter().map(Vec::as_slice).collect();
+        pack(Sections {
+            id,
+            marks: &[marks],
+            attempts: &[attempts],
+            phones: (phones.len(), &phones),
+            emails: (emails.len(), &emails),
+        })
+    }
+
+    proptest::proptest! {
+        /// Editing a tail in place gives exactly the tail `pack` builds from the edited
+        /// sections: a mark inserted, marks folded and attempts replaced, a phone appended —
+        /// with counts that need one or two LEB128 bytes.
+        #[test]
+        fn splice_matches_pack(
+            id in proptest::collection::vec(b'a'..=b'z', 0..30),
+            marks in 0usize..140,
+            attempts in proptest::collection::vec(proptest::prelude::any::<u32>(), 0..140),
+            phones in proptest::collection::vec("[0-9]{0,15}", 0..4),
+            emails in proptest::collection::vec("[a-z@.]{0,200}", 0..4),
+            slot in 0usize..140,
+            folded in 0usize..140,
+            kept in 0usize..140,
+        ) {
+            let mark_bytes: Vec<u8> = (0..marks)
+                .flat_map(|i| PackedMark { at: i as u32, key: 7, who: 1, terminal: false }.bytes())
+                .collect();
+            let attempt_bytes: Vec<u8> = attempts.iter().flat_map(|a| a.to_le_bytes()).collect();
+            let phones: Vec<Vec<u8>> = phones.iter().map(|p| value_bytes(p, 1, 2)).collect();
+            let emails: Vec<Vec<u8>> = emails.iter().map(|e| value_bytes(e, 3, 4)).collect();
+            let tail = sections_of(&id, &mark_bytes, &attempt_bytes, &phones, &emails);
+            let p = parts(&tail);
+
+            // A mark inserted at `slot`.
+            let slot = slot.min(marks);
+            let new = PackedMark { at: 9, key: 1, who: 0, terminal: true }.bytes();
+            let at = p.marks_at + slot * MARK;
+            let mut counts = p.counts();
+            counts[0] += 1;
+            let mut want = mark_bytes[..slot * MARK].to_vec();
+            want.extend_from_slice(&new);
+            want.extend_from_slice(&mark_bytes[slot * MARK..]);
+            let edited = splice(tail.clone(), &[(at..at, &new)], counts);
+            proptest::prop_assert_eq!(
+                &edited,
+                &sections_of(&id, &want, &attempt_bytes, &phones, &emails)
+            );
+
+            // The first `folded` marks dropped and the attempts replaced by the first `kept`.
+            let folded = folded.min(marks);
+            let kept = kept.min(attempts.len()) * 4;
+            let mut counts = p.counts();
+            counts[0] -= folded;
+            counts[1] = kept / 4;
+            let edits = [
+                (p.marks_at..p.marks_at + folded * MARK, &[][..]),
+                (p.attempts_at..p.attempts_at + attempt_bytes.len(), &attempt_bytes[..kept]),
+            ];
+            let edited = splice(tail.clone(), &edits, counts);
+            proptest::prop_assert_eq!(
+                &edited,
+                &sections_of(&id, &mark_bytes[folded * MARK..], &attempt_bytes[..kept], &phones, &emails)
+            );
+
+            // A phone appended.
+            let phone = value_bytes("79990001122", 5, 6);
+            let end = p.phones.at + p.phones.bytes.len();
+            let mut counts = p.counts();
+            counts[2] += 1;
+            let edited = splice(tail.clone(), &[(end..end, &phone)], counts);
+            let mut more = phones.clone();
+            more.push(phone);
+            proptest::prop_assert_eq!(
+                &edited,
+                &sections_of(&id, &mark_bytes, &attempt_bytes, &more, &emails)
+            );
+            proptest::prop_assert_eq!(id_bytes(&edited), &id[..]);
+        }
     }
 }

@@ -4,8 +4,8 @@ use super::lead::LeadState;
 use crate::slab::{Keyed, KeyedSlab};
 
 impl Keyed for LeadState {
-    fn key(&self) -> &str {
-        &self.lead_id
+    fn key(&self) -> &[u8] {
+        self.lead_id.as_bytes()
     }
 }
 

@@ -181,14 +181,13 @@ impl<'a, T: InputRecord<'a>> InputFile<'a, T> {
     }
 }
 
-/// The bytes of `rest` up to its first `\n` (excluded), found with the standard library's
-/// vectorised `memchr` behind `BufRead::skip_until`.
+/// The bytes of `rest` up to its first `\n` (excluded), found with the `memchr` crate's
+/// vectorised search.
 fn line_at(rest: &[u8]) -> &[u8] {
-    use std::io::BufRead;
-    let mut reader = rest;
-    let consumed = reader.skip_until(b'\n').unwrap_or(rest.len());
-    let line = &rest[..consumed.min(rest.len())];
-    line.strip_suffix(b"\n").unwrap_or(line)
+    match memchr::memchr(b'\n', rest) {
+        Some(end) => &rest[..end],
+        None => rest,
+    }
 }
 
 #[cfg(test)]
