@@ -15,8 +15,9 @@
 #        start until dozvon_input_records_total counts every published record (/metrics
 #        polled every 50 ms, every 200 ms after 5 s); then, after one state-gauge refresh
 #        cycle (6 s), dozvon_leads_tracked and the peak RSS are read, its /metrics saved
-#        (WORK/TAG.metrics; the log line after the row says how long it spent committing)
-#        and it is stopped;
+#        (WORK/TAG.metrics; the log lines after the row say how long it spent committing, its
+#        RSS when drained and the largest of its RSS samples, taken every 0.5 s into
+#        WORK/TAG.rss) and it is stopped;
 # 4. prints a row per run, the medians per kind and the ratios (b)/(a).
 #
 # Figures per row: wall_s (process start -> everything read: the ceiling's exit, dozvon's
@@ -142,7 +143,7 @@ ceiling_run() {
 # (b) `dozvon run` under guarantee $2 draining the backlog, run $1.
 drain_run() {
   local run=$1 guarantee=$2 tag config run_log load broker_before address done_at cpu
-  local broker_used leads kib assigned_ts assigned_at
+  local broker_used leads kib assigned_ts assigned_at rss_drained
   tag=e2e-$STAMP-$run-${guarantee//_/-}
   config=$WORK/$tag.toml
   run_log=$WORK/$tag.log
@@ -151,9 +152,11 @@ drain_run() {
   load=$(load1)
   broker_before=$(broker_cpu)
   start_service "$config" "$run_log"
+  rss_trace "$SERVICE_PID" "$STARTED_AT" "$WORK/$tag.rss" &
   address=$(wait_http "$run_log")
   wait_input_records "$address" "$PUBLISHED" "$DRAIN_TIMEOUT" "$run_log" 0.05
   done_at=$(now)
+  rss_drained=$(rss_mib "$SERVICE_PID")
   cpu=$(cpu_seconds "$SERVICE_PID")
   broker_used=$(elapsed "$broker_before" "$(broker_cpu)" 2)
   sleep "$SETTLE"
@@ -175,6 +178,10 @@ drain_run() {
         (leads > 0 ? sprintf("%.0f", kib * 1024 / leads) : "-")
     }' >>"$RESULTS"
   log "  $guarantee $run: $(tail -n1 "$RESULTS" | awk -F'\t' '{ printf "%s events in %s s (%s events/s; %s events/s after assignment), CPU %s s, peak RSS %s MiB, %s leads tracked", $6, $4, $7, $8, $9, $12, $13 }')"
+  # Whether the peak is the state itself or a transient (WORK/TAG.rss: RSS every 0.5 s).
+  log "  $guarantee $run: RSS $rss_drained MiB when drained ($(awk -v d="$done_at" \
+    -v s="$STARTED_AT" 'BEGIN { printf "%.1f", d - s }') s); largest sample" \
+    "$(rss_trace_peak "$WORK/$tag.rss") (WORK/$tag.rss)"
   # The processing thread waits while a batch commits: how much of the drain that was.
   log "  $guarantee $run: $(awk -v wall="$(tail -n1 "$RESULTS" | cut -f5)" '
     /^dozvon_commit_duration_seconds_sum/ { sum = $2 }

@@ -104,6 +104,21 @@ rss_mib() {
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
+# Samples the resident memory of process $1 every 0.5 s until it exits, appending
+# "SECONDS_SINCE_$2<TAB>RSS_MIB" lines to file $3 (run it in the background).
+rss_trace() {
+  local pid=$1 since=$2 out=$3 kib
+  while kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) && [ -n "$kib" ]; do
+    awk -v t="$(now)" -v s="$since" -v k="$kib" 'BEGIN { printf "%.1f\t%.0f\n", t - s, k / 1024 }' >>"$out"
+    sleep 0.5
+  done
+}
+
+# The largest sample of an rss_trace file $1: "RSS_MIB at SECONDS s".
+rss_trace_peak() {
+  awk -F'\t' '$2 + 0 > max { max = $2 + 0; at = $1 } END { printf "%d MiB at %s s", max, at }' "$1"
+}
+
 # Logs the machine: cores, uptime and load, memory.
 log_machine() {
   log "machine: nproc=$(nproc), $(uptime | sed 's/^ *//')"
