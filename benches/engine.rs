@@ -61,6 +61,13 @@ fn ndjson() -> (Vec<u8>, Vec<u8>, usize) {
     (calls, leads, dataset.len())
 }
 
+/// The generated NDJSON files as `replay` reads them.
+fn inputs<'a>(calls: &'a [u8], leads: &'a [u8]) -> (RecordCalls<'a>, InputFile<'a, LeadEvent<'a>>) {
+    let calls = InputFile::<CallRecord>::new(Path::new("calls"), calls).expect("calls");
+    let leads = InputFile::<LeadEvent>::new(Path::new("leads"), leads).expect("leads");
+    (RecordCalls::new(calls), leads)
+}
+
 fn replay_json(c: &mut Criterion) {
     let config = Arc::new(Config::default());
     let (calls, leads, events) = ndjson();
@@ -71,11 +78,7 @@ fn replay_json(c: &mut Criterion) {
         b.iter_batched(
             || Engine::new(config.clone()).expect("engine"),
             |mut engine| {
-                let mut calls_in = RecordCalls::new(
-                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls"),
-                );
-                let mut leads_in =
-                    InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+                let (mut calls_in, mut leads_in) = inputs(&calls, &leads);
                 let mut findings = Vec::with_capacity(1 << 16);
                 let (malformed, n, _) = replay::run(
                     &mut engine,
@@ -96,11 +99,7 @@ fn replay_json(c: &mut Criterion) {
         b.iter_batched(
             || Engine::new(config.clone()).expect("engine"),
             |mut engine| {
-                let mut calls_in = RecordCalls::new(
-                    InputFile::<CallRecord>::new(Path::new("calls"), &calls).expect("calls"),
-                );
-                let mut leads_in =
-                    InputFile::<LeadEvent>::new(Path::new("leads"), &leads).expect("leads");
+                let (mut calls_in, mut leads_in) = inputs(&calls, &leads);
                 let mut findings = Vec::with_capacity(1 << 16);
                 let (malformed, finished) = replay::run_with(
                     Driver::new(&mut engine),

@@ -820,7 +820,8 @@ fn exposition(n: u64) -> String {
     line("dozvon_calls_held", 4.0);
     line("dozvon_alignment_buffered_records", 1500.0);
     line("dozvon_alignment_paused_partitions", 1.0);
-    line("dozvon_alignment_pauses_total", n);
+    line(r#"dozvon_alignment_pauses_total{reason="buffer"}"#, n);
+    line(r#"dozvon_alignment_pauses_total{reason="task_ahead"}"#, 1.0);
     line("dozvon_task_restores_total", 6.0);
     line("dozvon_restored_records_total", 1000.0 + n);
     line("dozvon_restore_bytes_total", 100_000.0 + n);

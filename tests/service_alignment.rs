@@ -1,4 +1,4 @@
-//! Back-pressure of event-time alignment against a real broker: the input partition that runs ahead is paused and resumed, and the output still equals `replay`'s.
+//! Back-pressure of event-time alignment against a real broker: the input partition that runs ahead, and the task that runs ahead of the other, are paused and resumed, and the output still equals `replay`'s.
 
 mod support;
 
@@ -31,10 +31,18 @@ fn a_partition_running_ahead_is_paused_and_the_output_still_equals_replay() {
         Duration::from_secs(30),
     );
     let pauses = sum(&samples, "dozvon_alignment_pauses_total");
+    let ahead = sum(
+        &samples,
+        r#"dozvon_alignment_pauses_total{reason="task_ahead"}"#,
+    );
     let paused_now = sum(&samples, "dozvon_alignment_paused_partitions");
     assert_eq!(service.terminate(), Some(0), "exit status after SIGTERM");
     let log = service.log_text();
     assert!(pauses >= 1.0, "no partition was paused:\n{log}");
+    // Until both partitions' routers have published a marker, and whenever one partition is
+    // fetched ahead, the task ahead keeps its lead events waiting: past the (tiny) mark it is
+    // paused on both inputs.
+    assert!(ahead >= 1.0, "no task was paused for running ahead:\n{log}");
     assert_eq!(paused_now, 0.0, "every partition resumed once drained");
     assert_findings(&reader, &topics, &data.violations, &data.reviews, &log);
 }

@@ -68,7 +68,8 @@ pub struct ProcessingConfig {
     /// The batch is committed early once it holds this many input records; 1 to 1 000 000.
     pub max_batch: usize,
     /// Records of one input partition buffered for event-time alignment above which the
-    /// partition is paused (resumed below a 25th of it); 10 to 50 000.
+    /// partition is paused (resumed below a 25th of it) — and lead events waiting for the
+    /// watermark in a task ahead of the slowest above which both its inputs are; 10 to 50 000.
     pub alignment_buffer: usize,
     /// After this long without records a partition's event-time clock follows the wall clock;
     /// at least 1 s.

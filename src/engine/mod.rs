@@ -92,6 +92,9 @@ pub struct Engine {
     tenants: Vec<TenantEngine>,
     tenant_index: HashMap<Box<str>, usize>,
     clock: Secs,
+    /// An advance stopped at its findings limit with more due before the watermark
+    /// ([`Engine::advance_clock_within`]).
+    behind: bool,
     stats: EngineStats,
     /// Changes are recorded for the changelog.
     tracking: bool,
@@ -107,6 +110,7 @@ impl Engine {
             tenants: Vec::new(),
             tenant_index: HashMap::new(),
             clock: 0,
+            behind: false,
             stats: EngineStats::default(),
             tracking: false,
             tracking_contacts: false,
@@ -211,15 +215,36 @@ impl Engine {
     /// Moves the clock (latest event time reached by the inputs) forward and fires whatever
     /// each tenant's watermark has passed. A clock that goes backwards is ignored.
     pub fn advance_clock(&mut self, clock: Timestamp, out: &mut Vec<Finding>) {
+        self.advance_clock_within(clock, out, usize::MAX);
+    }
+
+    /// [`Engine::advance_clock`] in parts: it stops between two steps once `out` holds `limit`
+    /// findings or more, so that the caller can send them, and returns whether it got
+    /// through. Until it has, [`Engine::behind`] is true and each further call goes on where
+    /// it stopped (with the same or a later clock); no event may be applied meanwhile. The
+    /// steps and the findings are those of one whole advance, in the same order.
+    pub fn advance_clock_within(
+        &mut self,
+        clock: Timestamp,
+        out: &mut Vec<Finding>,
+        limit: usize,
+    ) -> bool {
         let clock = clock.as_compact_seconds();
-        if clock <= self.clock {
-            return;
+        if clock <= self.clock && !self.behind {
+            return true;
         }
-        self.clock = clock;
-        for tenant in &mut self.tenants {
+        self.clock = self.clock.max(clock);
+        let clock = self.clock;
+        self.behind = !self.tenants.iter_mut().all(|tenant| {
             let watermark = Self::watermark_of(clock, tenant);
-            tenant.advance(watermark, &mut self.stats, out);
-        }
+            tenant.advance_within(watermark, &mut self.stats, out, limit)
+        });
+        !self.behind
+    }
+
+    /// Whether the last [`Engine::advance_clock_within`] stopped before its watermark.
+    pub fn behind(&self) -> bool {
+        self.behind
     }
 
     /// End of input: the watermark of every tenant moves to `until`; everything due at or

@@ -207,11 +207,28 @@ impl TenantEngine {
     /// Fires every timer and applies every pending lead event with time before `watermark`,
     /// in event-time order; at equal times timers go first (the state *at* the instant).
     pub fn advance(&mut self, watermark: Secs, stats: &mut EngineStats, out: &mut Vec<Finding>) {
+        self.advance_within(watermark, stats, out, usize::MAX);
+    }
+
+    /// [`TenantEngine::advance`] that stops before the next step once `out` holds `limit`
+    /// findings or more; returns whether nothing is left before `watermark`.
+    pub fn advance_within(
+        &mut self,
+        watermark: Secs,
+        stats: &mut EngineStats,
+        out: &mut Vec<Finding>,
+        limit: usize,
+    ) -> bool {
         loop {
             let timer = self.timers.peek_time().filter(|&t| t < watermark);
             let pending = self.pending.peek_time().filter(|&t| t < watermark);
+            if timer.is_none() && pending.is_none() {
+                return true;
+            }
+            if out.len() >= limit {
+                return false;
+            }
             match (timer, pending) {
-                (None, None) => return,
                 (Some(t), p) if p.is_none_or(|p| t <= p) => self.fire_next_timer(stats, out),
                 _ => self.apply_next_pending(out),
             }

@@ -24,6 +24,10 @@ pub use state::StateSnapshot;
 pub use tally::{RecordResult, Tally};
 
 use crate::model::{QcKind, Rule};
+
+/// The `reason` label of `dozvon_alignment_pauses_total`: an alignment buffer past the mark,
+/// or a task ahead of the slowest with lead events waiting past it (`service/flow.rs`).
+pub const PAUSE_REASONS: [&str; 2] = ["buffer", "task_ahead"];
 use state::StateGauges;
 use tally::INPUTS;
 
@@ -55,7 +59,8 @@ pub struct ServiceStats {
     /// Input records buffered for event-time alignment, and partitions paused for it.
     pub alignment_buffered: IntGauge,
     pub alignment_paused: IntGauge,
-    pub alignment_pauses: IntCounter,
+    /// By [`PAUSE_REASONS`].
+    pub alignment_pauses: [IntCounter; 2],
     /// Every assigned partition is restored and consuming (`/readyz`).
     ready: AtomicBool,
     ready_gauge: IntGauge,
@@ -178,7 +183,8 @@ impl ServiceStats {
             &registry,
             valid(IntGauge::new(
                 "dozvon_alignment_paused_partitions",
-                "Input partitions paused because their alignment buffer ran far ahead.",
+                "Input partitions paused because their alignment buffer, or their task, ran far \
+                 ahead.",
             )),
         );
         let stats = ServiceStats {
@@ -242,11 +248,17 @@ impl ServiceStats {
             calls_held,
             alignment_buffered,
             alignment_paused,
-            alignment_pauses: counter(
-                &registry,
-                "dozvon_alignment_pauses_total",
-                "Times an input partition was paused because its alignment buffer ran far ahead.",
-            ),
+            alignment_pauses: {
+                let pauses = labeled(
+                    &registry,
+                    "dozvon_alignment_pauses_total",
+                    "Times an input partition was paused: reason=buffer, its alignment buffer \
+                     ran far ahead; reason=task_ahead, its task ran ahead of the slowest with \
+                     many lead events waiting.",
+                    &["reason"],
+                );
+                PAUSE_REASONS.map(|reason| pauses.with_label_values(&[reason]))
+            },
             dead_letters: labeled(
                 &registry,
                 "dozvon_dead_letters_total",

@@ -1,4 +1,4 @@
-//! Back-pressure for event-time alignment: which input partitions to pause because their buffer runs far ahead of the other input, and when to resume them.
+//! Back-pressure for event-time alignment: which input partitions to pause because their buffer runs far ahead of the other input, or their task far ahead of the others, and when to resume them.
 //
 // On a backlog a consumer fetches both topics at once, and the leads topic — a ninth of the
 // records, each covering more event time — runs hours ahead of the calls topic. Its records
@@ -8,7 +8,16 @@
 // bounds it and keeps the order. Only a partition whose records wait is paused: the other
 // input of its task is then empty and not caught up, so it is being fetched, and it is never
 // paused too (a buffer that waits means the other one is empty).
-
+//
+// Across tasks: every engine's clock is held to the routers' release markers, the least clock
+// over all partitions (phone resolution, docs/contacts.md). The consumer does not fetch the
+// partitions evenly — on a backlog one task can read days of event time before another has
+// delivered anything — and the task that runs ahead keeps its lead events waiting for that
+// clock (and its timers unfired) until the slowest catches up; a 200k-lead drain queued
+// 150,000 lead events in one task and then fired them at once (BENCHMARKS.md, "Tasks held
+// together"). So a task ahead of the slowest local task with more lead events waiting than
+// the mark has both its inputs paused; the slowest is never paused, so the least clock always
+// moves.
 use std::collections::BTreeSet;
 
 /// A paused partition resumes below a 25th of the pause mark. A pause makes librdkafka drop
@@ -21,6 +30,37 @@ const RESUME_DIVISOR: usize = 25;
 /// An input partition: (input index, partition).
 pub type InputPartition = (usize, i32);
 
+/// Why an input partition is paused (`Reason as usize` indexes `metrics::PAUSE_REASONS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Its alignment buffer holds more records than the mark.
+    Buffer = 0,
+    /// Its task runs ahead of the slowest task with more lead events waiting than the mark.
+    TaskAhead = 1,
+}
+
+/// What an input partition has waiting: records in its alignment buffer, and lead events
+/// waiting for the watermark in its task when that task runs ahead (0 otherwise).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Waiting {
+    pub buffered: usize,
+    pub ahead: usize,
+}
+
+/// Lead events waiting in each task, counted where the task runs ahead of the slowest: given
+/// each task's `(partition, input clock, waiting lead events)` — a clock of `None` (nothing
+/// delivered yet) being the slowest —, the waiting count of every task whose clock is past the
+/// least, and 0 for the tasks at the least clock.
+pub fn ahead_of_slowest<T: Ord + Copy>(
+    tasks: &[(i32, Option<T>, usize)],
+) -> impl Iterator<Item = (i32, usize)> + '_ {
+    let slowest = tasks.iter().map(|&(_, clock, _)| clock).min();
+    tasks.iter().map(move |&(partition, clock, waiting)| {
+        let ahead = slowest.is_some_and(|slowest| clock > slowest);
+        (partition, if ahead { waiting } else { 0 })
+    })
+}
+
 /// Input partitions paused for back-pressure.
 #[derive(Debug)]
 pub struct Paused {
@@ -32,7 +72,7 @@ pub struct Paused {
 /// What to tell the consumer.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    pub pause: Vec<InputPartition>,
+    pub pause: Vec<(InputPartition, Reason)>,
     pub resume: Vec<InputPartition>,
 }
 
@@ -52,19 +92,24 @@ impl Paused {
         }
     }
 
-    /// Given every assigned input partition's buffered record count, the partitions to pause
-    /// and to resume; a paused partition that is no longer listed (revoked, or its task
+    /// Given what every assigned input partition has waiting, the partitions to pause (with
+    /// why) and to resume; a paused partition that is no longer listed (revoked, or its task
     /// rebuilt) is resumed.
-    pub fn plan(&mut self, buffered: impl IntoIterator<Item = (InputPartition, usize)>) -> Plan {
+    pub fn plan(&mut self, waiting: impl IntoIterator<Item = (InputPartition, Waiting)>) -> Plan {
         let mut plan = Plan::default();
         let mut listed = BTreeSet::new();
-        for (key, len) in buffered {
+        for (key, w) in waiting {
             listed.insert(key);
             let paused = self.paused.contains(&key);
-            if !paused && len > self.pause_at {
+            if !paused && w.buffered.max(w.ahead) > self.pause_at {
                 self.paused.insert(key);
-                plan.pause.push(key);
-            } else if paused && len < self.resume_at {
+                let reason = if w.buffered > self.pause_at {
+                    Reason::Buffer
+                } else {
+                    Reason::TaskAhead
+                };
+                plan.pause.push((key, reason));
+            } else if paused && w.buffered.max(w.ahead) < self.resume_at {
                 self.paused.remove(&key);
                 plan.resume.push(key);
             }
@@ -94,27 +139,95 @@ mod tests {
     const PAUSE_AT: usize = 50_000;
     const RESUME_AT: usize = 2_000;
 
+    fn buffered(n: usize) -> Waiting {
+        Waiting {
+            buffered: n,
+            ahead: 0,
+        }
+    }
+
+    fn ahead(n: usize) -> Waiting {
+        Waiting {
+            buffered: 0,
+            ahead: n,
+        }
+    }
+
     #[test]
     fn pauses_above_the_mark_resumes_below_the_lower_one() {
         let mut paused = Paused::new(PAUSE_AT);
-        let plan = paused.plan([((1, 0), PAUSE_AT + 1), ((0, 0), 0), ((1, 1), PAUSE_AT)]);
-        assert_eq!(plan.pause, vec![(1, 0)]);
+        let plan = paused.plan([
+            ((1, 0), buffered(PAUSE_AT + 1)),
+            ((0, 0), buffered(0)),
+            ((1, 1), buffered(PAUSE_AT)),
+        ]);
+        assert_eq!(plan.pause, vec![((1, 0), Reason::Buffer)]);
         assert!(plan.resume.is_empty());
         // Between the marks nothing changes: no flapping.
-        assert!(paused.plan([((1, 0), RESUME_AT), ((0, 0), 10)]).is_empty());
-        let plan = paused.plan([((1, 0), RESUME_AT - 1), ((0, 0), 0)]);
+        assert!(
+            paused
+                .plan([((1, 0), buffered(RESUME_AT)), ((0, 0), buffered(10))])
+                .is_empty()
+        );
+        let plan = paused.plan([((1, 0), buffered(RESUME_AT - 1)), ((0, 0), buffered(0))]);
         assert_eq!(plan.resume, vec![(1, 0)]);
         assert_eq!(paused.len(), 0);
     }
 
     #[test]
+    fn a_task_ahead_is_paused_on_both_inputs_until_its_waiting_events_drain() {
+        let mut paused = Paused::new(PAUSE_AT);
+        let plan = paused.plan([
+            ((0, 2), ahead(PAUSE_AT + 1)),
+            ((1, 2), ahead(PAUSE_AT + 1)),
+            ((0, 3), buffered(10)),
+        ]);
+        assert_eq!(
+            plan.pause,
+            vec![((0, 2), Reason::TaskAhead), ((1, 2), Reason::TaskAhead)]
+        );
+        // Still ahead of the mark's 25th on one input, a buffer on the other: both stay.
+        let still = Waiting {
+            buffered: RESUME_AT,
+            ahead: 0,
+        };
+        assert!(
+            paused
+                .plan([((0, 2), ahead(RESUME_AT)), ((1, 2), still)])
+                .is_empty()
+        );
+        let plan = paused.plan([((0, 2), ahead(0)), ((1, 2), ahead(RESUME_AT - 1))]);
+        assert_eq!(plan.resume, vec![(0, 2), (1, 2)]);
+        assert_eq!(paused.len(), 0);
+    }
+
+    #[test]
+    fn only_tasks_past_the_least_clock_count_their_waiting_events() {
+        let tasks = [
+            (0, Some(50), 7),
+            (1, Some(10), 8),
+            (2, Some(10), 9),
+            (3, Some(90), 0),
+        ];
+        let counted: Vec<(i32, usize)> = ahead_of_slowest(&tasks).collect();
+        assert_eq!(counted, vec![(0, 7), (1, 0), (2, 0), (3, 0)]);
+        // A task that has delivered nothing is the slowest: every other one is ahead of it.
+        let tasks = [(0, Some(50), 7), (1, None, 8)];
+        let counted: Vec<(i32, usize)> = ahead_of_slowest(&tasks).collect();
+        assert_eq!(counted, vec![(0, 7), (1, 0)]);
+        // All level (or all empty): nobody is ahead, so nobody can be paused for it.
+        let tasks: [(i32, Option<u32>, usize); 2] = [(0, None, 7), (1, None, 8)];
+        assert!(ahead_of_slowest(&tasks).all(|(_, n)| n == 0));
+    }
+
+    #[test]
     fn a_paused_partition_no_longer_assigned_is_resumed_and_forgotten() {
         let mut paused = Paused::new(100);
-        paused.plan([((0, 3), 200)]);
-        let plan = paused.plan([((0, 1), 0)]);
+        paused.plan([((0, 3), buffered(200))]);
+        let plan = paused.plan([((0, 1), buffered(0))]);
         assert_eq!(plan.resume, vec![(0, 3)]);
         assert_eq!(paused.len(), 0);
-        paused.plan([((1, 2), 200)]);
+        paused.plan([((1, 2), ahead(200))]);
         assert_eq!(paused.len(), 1);
         paused.forget(2);
         assert_eq!(paused.len(), 0);

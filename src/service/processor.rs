@@ -494,6 +494,7 @@ impl Processor {
                     );
                     self.batch.tally.record(i, result_of(applied));
                 }
+                self.catch_up(partition);
                 self.sync_contacts(partition, Origin::Input);
             }
             Item::Leg(row) => self.take_leg(partition, pending.offset, *row),
@@ -776,12 +777,27 @@ impl Processor {
         )
     }
 
-    /// Pauses input partitions whose aligner buffer runs far ahead, resumes drained ones.
+    /// Pauses input partitions whose aligner buffer runs far ahead, or whose task runs far
+    /// ahead of the slowest (`flow.rs`), resumes them once drained.
     fn back_pressure<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) {
-        let buffered = self.aligners.iter().flat_map(|(&partition, aligner)| {
-            Input::ALL.map(|input| ((input.index(), partition), aligner.buffered(input)))
+        let (now, wall) = (Instant::now(), wall_now());
+        let clocks: Vec<(i32, Option<Secs>, usize)> = self
+            .tasks
+            .iter()
+            .map(|(&p, task)| (p, task.input_secs(now, wall), task.engine().queued_work().1))
+            .collect();
+        let ahead: BTreeMap<i32, usize> = flow::ahead_of_slowest(&clocks).collect();
+        let waiting = self.aligners.iter().flat_map(|(&partition, aligner)| {
+            let ahead = ahead.get(&partition).copied().unwrap_or(0);
+            Input::ALL.map(|input| {
+                let buffered = aligner.buffered(input);
+                (
+                    (input.index(), partition),
+                    flow::Waiting { buffered, ahead },
+                )
+            })
         });
-        let plan = self.paused.plan(buffered);
+        let plan = self.paused.plan(waiting);
         if plan.is_empty() {
             return;
         }
@@ -793,8 +809,11 @@ impl Processor {
             tpl
         };
         if !plan.pause.is_empty() {
-            ServiceStats::add(&self.stats.alignment_pauses, plan.pause.len() as u64);
-            if let Err(error) = consumer.pause(&list(&plan.pause)) {
+            for &(_, reason) in &plan.pause {
+                ServiceStats::add(&self.stats.alignment_pauses[reason as usize], 1);
+            }
+            let keys: Vec<InputPartition> = plan.pause.iter().map(|&(key, _)| key).collect();
+            if let Err(error) = consumer.pause(&list(&keys)) {
                 tracing::warn!(%error, partitions = ?plan.pause, "pausing input partitions");
             }
         }
@@ -819,9 +838,21 @@ impl Processor {
             if let Some(task) = self.tasks.get_mut(&partition) {
                 task.tick(now, wall, &mut self.findings);
             }
+            self.catch_up(partition);
             self.sync_contacts(partition, Origin::Input);
         }
         self.send_findings();
+    }
+
+    /// While the task's engine stopped advancing at [`task::TICK_FINDINGS`]: sends what it
+    /// found and lets it go on, so a clock jump never holds all its findings at once.
+    fn catch_up(&mut self, partition: i32) {
+        while self.failed.is_none() && self.tasks.get(&partition).is_some_and(Task::behind) {
+            self.send_findings();
+            if let Some(task) = self.tasks.get_mut(&partition) {
+                task.catch_up(&mut self.findings);
+            }
+        }
     }
 
     fn offsets(&self) -> Ack<TopicPartitionList> {

@@ -15,6 +15,11 @@ use crate::engine::{Applied, Engine, Secs};
 use crate::formats::{InputDecoder, InputError};
 use crate::model::{Finding, InputEvent, Timestamp};
 
+/// Findings an advance of the engine collects before it stops for them to be sent: a clock
+/// that jumps (a backlog, a gate opening, a day closing for every lead) fires a finding per
+/// lead, which would otherwise all sit in memory at once (≈ 400 bytes each).
+pub const TICK_FINDINGS: usize = 4096;
+
 /// Which input topic a record came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Input {
@@ -164,11 +169,24 @@ impl Task {
         self.engine.apply_call(call, out)
     }
 
-    /// Advances the engine to the task's clock (idle partitions follow `wall`).
+    /// Advances the engine to the task's clock (idle partitions follow `wall`). It stops once
+    /// `out` holds [`TICK_FINDINGS`]: while [`Task::behind`], the caller sends them and calls
+    /// [`Task::catch_up`] before anything else.
     pub fn tick(&mut self, now: Instant, wall: Timestamp, out: &mut Vec<Finding>) {
         if let Some(clock) = self.clock(now, wall) {
-            self.engine.advance_clock(clock, out);
+            self.engine.advance_clock_within(clock, out, TICK_FINDINGS);
         }
+    }
+
+    /// Whether the last advance stopped at [`TICK_FINDINGS`] with more due.
+    pub fn behind(&self) -> bool {
+        self.engine.behind()
+    }
+
+    /// Goes on with an advance that stopped at [`TICK_FINDINGS`].
+    pub fn catch_up(&mut self, out: &mut Vec<Finding>) {
+        let clock = self.engine.clock();
+        self.engine.advance_clock_within(clock, out, TICK_FINDINGS);
     }
 
     /// The engine's clock: the input clock, held back to the routers' release markers (calls
