@@ -358,7 +358,7 @@ fn effective_toml_lists_every_key_with_tenants_resolved() {
         ("state", 2),
         // Without the unset schema_registry_url and transactional_id.
         ("kafka", 10),
-        ("processing", 5),
+        ("processing", 6),
     ];
     for (table, count) in tables {
         let keys = effective[table].as_table().map_or(0, toml::Table::len);

@@ -55,6 +55,7 @@ pub(crate) struct RawProcessing {
     pub commit_interval: Option<String>,
     pub max_batch: Option<i64>,
     pub alignment_buffer: Option<i64>,
+    pub held_changelog_kib: Option<i64>,
     pub idle_timeout: Option<String>,
     pub transactional_id: Option<String>,
 }
@@ -71,6 +72,10 @@ pub struct ProcessingConfig {
     /// partition is paused (resumed below a 25th of it) — and lead events waiting for the
     /// watermark in a task ahead of the slowest above which both its inputs are; 10 to 50 000.
     pub alignment_buffer: usize,
+    /// At-least-once: KiB of changelog a closed batch holds while its outputs are acknowledged;
+    /// beyond them it waits for the acknowledgements and writes the rest as it encodes it
+    /// (0: always waits); 0 to 1 048 576.
+    pub held_changelog_kib: usize,
     /// After this long without records a partition's event-time clock follows the wall clock;
     /// at least 1 s.
     pub idle_timeout: Duration,
@@ -86,18 +91,22 @@ const MAX_BATCH_LIMIT: u32 = 1_000_000;
 /// Bounds of `alignment_buffer` (beyond 100 000 records alignment is given up).
 const MIN_ALIGNMENT_BUFFER: u32 = 10;
 const MAX_ALIGNMENT_BUFFER: u32 = 50_000;
+/// Upper bound of `held_changelog_kib` (1 GiB).
+const MAX_HELD_CHANGELOG_KIB: u32 = 1 << 20;
 /// Lower bound of `idle_timeout`.
 const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Default for ProcessingConfig {
     /// Exactly-once, committing every 100 ms or 10 000 records, pausing a partition 50 000
-    /// records ahead, idle partitions after 30 s.
+    /// records ahead, holding up to 16 MiB of changelog per at-least-once batch, idle
+    /// partitions after 30 s.
     fn default() -> Self {
         ProcessingConfig {
             guarantee: Guarantee::ExactlyOnce,
             commit_interval: Duration::from_millis(100),
             max_batch: 10_000,
             alignment_buffer: 50_000,
+            held_changelog_kib: 16_384,
             idle_timeout: Duration::from_secs(30),
             transactional_id: None,
         }
@@ -132,6 +141,11 @@ impl Section for ProcessingConfig {
             let count = values::bounded(&key, count, MIN_ALIGNMENT_BUFFER, MAX_ALIGNMENT_BUFFER)?;
             out.alignment_buffer = usize::try_from(count).unwrap_or(usize::MAX);
         }
+        if let Some(kib) = raw.held_changelog_kib {
+            let key = key(table, "held_changelog_kib");
+            let kib = values::bounded(&key, kib, 0, MAX_HELD_CHANGELOG_KIB)?;
+            out.held_changelog_kib = usize::try_from(kib).unwrap_or(usize::MAX);
+        }
         if let Some(text) = &raw.idle_timeout {
             let key = key(table, "idle_timeout");
             let timeout = values::duration(&key, text)?;
@@ -156,6 +170,7 @@ impl Section for ProcessingConfig {
             commit_interval: Some(values::format_duration(self.commit_interval)),
             max_batch: Some(i64::try_from(self.max_batch).unwrap_or(i64::MAX)),
             alignment_buffer: Some(i64::try_from(self.alignment_buffer).unwrap_or(i64::MAX)),
+            held_changelog_kib: Some(i64::try_from(self.held_changelog_kib).unwrap_or(i64::MAX)),
             idle_timeout: Some(values::format_duration(self.idle_timeout)),
             transactional_id: self.transactional_id.clone(),
         }
@@ -173,6 +188,7 @@ mod tests {
             commit_interval: Duration::from_micros(2_500),
             max_batch: 1,
             alignment_buffer: 10,
+            held_changelog_kib: 0,
             idle_timeout: Duration::from_secs(3_600),
             transactional_id: Some("dozvon-eu-1".into()),
         };

@@ -183,6 +183,16 @@ pub struct Processor {
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
 }
 
+/// Where [`Processor::write_changelog`] puts a batch's changelog records.
+enum ChangelogTo<'a> {
+    /// Sent with the batch's outputs (exactly-once: in its transaction).
+    Send,
+    /// Held, to be produced once the batch's outputs are acknowledged (at-least-once).
+    Hold(&'a mut Parked),
+    /// Produced now in this delivery slot (at-least-once, the outputs acknowledged already).
+    Produce(Slot),
+}
+
 /// How many records, and bytes of them, may be parked while a commit is in flight before the
 /// processing thread waits for it instead.
 const PARK_RECORDS: usize = 100_000;
@@ -962,31 +972,47 @@ impl Processor {
     }
 
     /// Each task's state changes since the last commit, to its changelog partition, in the
-    /// batch's transaction (at-least-once: delivered before the offsets commit).
-    /// At-least-once, the records are held in `hold` instead (`acking.rs`).
-    fn write_changelog(&mut self, mut hold: Option<&mut Parked>) {
+    /// batch's transaction (at-least-once: delivered before the offsets commit; `acking.rs`
+    /// holds them or produces them itself).
+    fn write_changelog(&mut self, mut to: ChangelogTo<'_>) {
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for partition in partitions {
+            if self.write_changelog_of(partition, &mut to).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// [`Processor::write_changelog`] of one task; `Err` once a record could not be sent.
+    fn write_changelog_of(&mut self, partition: i32, to: &mut ChangelogTo<'_>) -> Result<(), ()> {
         let topic = self.config.kafka.topics.changelog.clone();
         let mut encoded = std::mem::take(&mut self.changelog_records);
-        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
-        'partitions: for partition in partitions {
-            encoded.clear();
-            if let Some(task) = self.tasks.get_mut(&partition) {
-                task.engine_mut()
-                    .take_changes_with(|change| encoded.push(change));
-            }
-            for (key, value) in encoded.records() {
-                if let Some(hold) = hold.as_deref_mut() {
-                    hold.push((&topic, Some(partition), Some(key), value, None));
-                } else if self
-                    .send_to(&topic, Some(partition), Some(key), value, None)
-                    .is_err()
-                {
-                    break 'partitions;
+        encoded.clear();
+        if let Some(task) = self.tasks.get_mut(&partition) {
+            task.engine_mut()
+                .take_changes_with(|change| encoded.push(change));
+        }
+        let mut result = Ok(());
+        for (key, value) in encoded.records() {
+            let record = (topic.as_str(), Some(partition), Some(key), value, None);
+            result = match to {
+                ChangelogTo::Send => {
+                    let (topic, partition, key, value, headers) = record;
+                    self.send_to(topic, partition, key, value, headers)
                 }
+                ChangelogTo::Hold(hold) => {
+                    hold.push(record);
+                    Ok(())
+                }
+                ChangelogTo::Produce(slot) => self.produce_in(record, *slot),
+            };
+            if result.is_err() {
+                break;
             }
         }
         encoded.clear();
         self.changelog_records = encoded;
+        result
     }
 
     /// Writes the batch's changelog and hands its transaction, with its offsets, to the thread
@@ -996,7 +1022,7 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         started: Instant,
     ) -> Result<(), Failure> {
-        self.write_changelog(None);
+        self.write_changelog(ChangelogTo::Send);
         if let Some(failure) = self.failed.take() {
             return Err(failure);
         }

@@ -71,6 +71,7 @@ fn kafka_and_processing_defaults() {
             commit_interval: Duration::from_millis(100),
             max_batch: 10_000,
             alignment_buffer: 50_000,
+            held_changelog_kib: 16_384,
             idle_timeout: Duration::from_secs(30),
             transactional_id: None,
         }
@@ -128,6 +129,7 @@ guarantee = "at_least_once"
 commit_interval = "1s 500ms"
 max_batch = 500
 alignment_buffer = 1000
+held_changelog_kib = 0
 idle_timeout = "2m"
 transactional_id = "dozvon-eu-1"
 "#;
@@ -181,6 +183,7 @@ fn every_kafka_and_processing_key_parses_into_its_value() {
             commit_interval: Duration::from_millis(1_500),
             max_batch: 500,
             alignment_buffer: 1000,
+            held_changelog_kib: 0,
             idle_timeout: Duration::from_secs(120),
             transactional_id: Some("dozvon-eu-1".into()),
         }

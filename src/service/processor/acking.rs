@@ -18,7 +18,7 @@ use rdkafka::producer::Producer;
 
 use super::inflight::Committed as CommittedBatch;
 use super::parked::Parked;
-use super::{CALL_TIMEOUT, Failure, Processor, retry};
+use super::{CALL_TIMEOUT, ChangelogTo, Failure, Processor, retry};
 use crate::service::delivery::{EPOCHS, Slot, await_delivery, poll_until};
 
 /// A closed batch waiting for its acknowledgements.
@@ -49,15 +49,44 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         started: Instant,
     ) -> Result<(), Failure> {
+        let slot = self.output_slot();
+        let held = self
+            .config
+            .processing
+            .held_changelog_kib
+            .saturating_mul(1024);
         let mut changelog = Parked::default();
-        self.write_changelog(Some(&mut changelog));
+        let mut produced = false;
+        let partitions: Vec<i32> = self.tasks.keys().copied().collect();
+        for partition in partitions {
+            let written = if produced {
+                self.write_changelog_of(partition, &mut ChangelogTo::Produce(EPOCHS + slot))
+            } else {
+                self.write_changelog_of(partition, &mut ChangelogTo::Hold(&mut changelog))
+            };
+            if written.is_err() || self.failed.is_some() {
+                break;
+            }
+            if !produced && changelog.bytes() > held {
+                // A big changelog (a day closing for every lead) is not held beside the
+                // outputs: once they are acknowledged it goes out as it is encoded. Held, a
+                // day's close at 1M leads was a one-second spike of +150–250 MiB RSS
+                // (BENCHMARKS.md, "Tasks held together").
+                self.await_outputs(consumer, slot);
+                if self.failed.is_some() {
+                    break;
+                }
+                changelog.drain(|record| self.produce_in(record, EPOCHS + slot));
+                produced = true;
+            }
+        }
         let offsets = self
             .offsets()
             .map_err(|e| Failure::from_error("offsets", &e))?;
         let batch = self.committing(started);
         self.acking.push_back(Acking {
-            slot: self.output_slot(),
-            changelog: Some(changelog),
+            slot,
+            changelog: (!produced).then_some(changelog),
             offsets,
             batch,
         });
@@ -133,6 +162,26 @@ impl Processor {
             }
             self.committed(done.batch);
             committed += 1;
+        }
+    }
+
+    /// Waits until every queued batch has committed and the open batch's outputs (`slot`)
+    /// are acknowledged; a failure is recorded (`self.failed`).
+    fn await_outputs<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>, slot: Slot) {
+        self.advance_acks(consumer, Some(usize::MAX));
+        if self.failed.is_some() {
+            return;
+        }
+        let context = self.producer.context();
+        match poll_until(CALL_TIMEOUT, || context.settled(slot)) {
+            None => self.fail(Failure::rewind(format!(
+                "outputs not acknowledged within {} s",
+                CALL_TIMEOUT.as_secs()
+            ))),
+            Some(failed) if failed > 0 => self.fail(Failure::rewind(format!(
+                "{failed} outputs were not delivered"
+            ))),
+            Some(_) => {}
         }
     }
 
