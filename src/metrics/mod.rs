@@ -24,12 +24,12 @@ pub use state::StateSnapshot;
 pub use tally::{RecordResult, Tally};
 
 use crate::model::{QcKind, Rule};
+use state::StateGauges;
+use tally::INPUTS;
 
 /// The `reason` label of `dozvon_alignment_pauses_total`: an alignment buffer past the mark,
 /// or a task ahead of the slowest with lead events waiting past it (`service/flow.rs`).
 pub const PAUSE_REASONS: [&str; 2] = ["buffer", "task_ahead"];
-use state::StateGauges;
-use tally::INPUTS;
 
 /// What the service did; counters only grow. `/metrics` and the tests read these.
 pub struct ServiceStats {

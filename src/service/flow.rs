@@ -202,6 +202,13 @@ mod tests {
     }
 
     #[test]
+    fn each_reason_indexes_its_metric_label() {
+        let labels = crate::metrics::PAUSE_REASONS;
+        assert_eq!(labels[Reason::Buffer as usize], "buffer");
+        assert_eq!(labels[Reason::TaskAhead as usize], "task_ahead");
+    }
+
+    #[test]
     fn only_tasks_past_the_least_clock_count_their_waiting_events() {
         let tasks = [
             (0, Some(50), 7),

@@ -183,7 +183,7 @@ pub struct Processor {
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
 }
 
-/// Where [`Processor::write_changelog`] puts a batch's changelog records.
+/// Where [`Processor::write_changelog_of`] puts a task's changelog records.
 enum ChangelogTo<'a> {
     /// Sent with the batch's outputs (exactly-once: in its transaction).
     Send,
@@ -972,18 +972,22 @@ impl Processor {
     }
 
     /// Each task's state changes since the last commit, to its changelog partition, in the
-    /// batch's transaction (at-least-once: delivered before the offsets commit; `acking.rs`
-    /// holds them or produces them itself).
-    fn write_changelog(&mut self, mut to: ChangelogTo<'_>) {
+    /// batch's transaction (exactly-once; at-least-once writes them per task in `acking.rs`,
+    /// held until the outputs are acknowledged).
+    fn write_changelog(&mut self) {
         let partitions: Vec<i32> = self.tasks.keys().copied().collect();
         for partition in partitions {
-            if self.write_changelog_of(partition, &mut to).is_err() {
+            if self
+                .write_changelog_of(partition, &mut ChangelogTo::Send)
+                .is_err()
+            {
                 return;
             }
         }
     }
 
-    /// [`Processor::write_changelog`] of one task; `Err` once a record could not be sent.
+    /// One task's state changes since the last commit, to its changelog partition, as `to`
+    /// says; `Err` once a record could not be sent.
     fn write_changelog_of(&mut self, partition: i32, to: &mut ChangelogTo<'_>) -> Result<(), ()> {
         let topic = self.config.kafka.topics.changelog.clone();
         let mut encoded = std::mem::take(&mut self.changelog_records);
@@ -1022,7 +1026,7 @@ impl Processor {
         consumer: &BaseConsumer<C>,
         started: Instant,
     ) -> Result<(), Failure> {
-        self.write_changelog(ChangelogTo::Send);
+        self.write_changelog();
         if let Some(failure) = self.failed.take() {
             return Err(failure);
         }
