@@ -11,7 +11,7 @@
 use std::sync::{Arc, LazyLock};
 
 use super::binary::{Reader, Writer};
-use super::{ChangelogError, fingerprint_of, framed, unframe};
+use super::{ChangelogError, Encoded, fingerprint_of, framed, unframe, write_framed};
 use crate::contacts::{ContactEntry, ContactValue, List, Managers, Mark, PackedMark, StoredEntry};
 use crate::engine::Secs;
 
@@ -106,6 +106,23 @@ pub fn decode_entry(bytes: &[u8]) -> Result<ContactEntry, ChangelogError> {
     let entry = read_entry(&mut r)?;
     r.finish()?;
     Ok(entry)
+}
+
+/// Appends a lead's contact entry record to `out`: key [`entry_key`], value
+/// [`encode_stored`] (`None`: a tombstone, the lead forgotten).
+pub fn push_entry(
+    out: &mut Encoded,
+    tenant: &str,
+    lead_id: &str,
+    entry: Option<(&StoredEntry, &Managers)>,
+) {
+    out.push_with(ENTRY_KIND, tenant, Some(lead_id), |w| match entry {
+        Some((entry, managers)) => {
+            write_framed(w, *ENTRY_FINGERPRINT, |w| write_entry(w, entry, managers));
+            true
+        }
+        None => false,
+    });
 }
 
 /// A marker as a single-object encoded value.

@@ -21,7 +21,7 @@ use crate::engine::StateChange;
 use binary::{Reader, Writer};
 pub use contacts::{
     ContactKey, ENTRY_KIND, Marker, decode_contact_key, decode_entry, decode_marker, encode_entry,
-    encode_marker, encode_stored, entry_key, marker_key,
+    encode_marker, encode_stored, entry_key, marker_key, push_entry,
 };
 
 /// Why a changelog record could not be read.
@@ -165,29 +165,39 @@ impl Encoded {
     }
 
     pub fn push(&mut self, change: &StateChange<'_>) {
-        let mut w = Writer {
-            bytes: std::mem::take(&mut self.bytes),
-        };
         let (kind, tenant, lead_id) = match change {
             StateChange::Lead(lead) => (b'L', &*lead.tenant, Some(&*lead.lead_id)),
             StateChange::Tenant(tenant) => (b'T', &*tenant.tenant, None),
             StateChange::Forget { tenant, lead_id } => (b'L', &**tenant, Some(&**lead_id)),
         };
-        write_key(&mut w, kind, tenant, lead_id);
-        let key = w.bytes.len();
-        let has_value = match change {
+        self.push_with(kind, tenant, lead_id, |w| match change {
             StateChange::Lead(lead) => {
-                write_framed(&mut w, *LEAD_FINGERPRINT, |w| records::write_lead(w, lead));
+                write_framed(w, *LEAD_FINGERPRINT, |w| records::write_lead(w, lead));
                 true
             }
             StateChange::Tenant(tenant) => {
-                write_framed(&mut w, *TENANT_FINGERPRINT, |w| {
-                    records::write_tenant(w, tenant)
-                });
+                write_framed(w, *TENANT_FINGERPRINT, |w| records::write_tenant(w, tenant));
                 true
             }
             StateChange::Forget { .. } => false,
+        });
+    }
+
+    /// Appends a record keyed `kind` + `tenant` (+ `lead_id`) whose value `write_value` writes
+    /// (returning `false`: none, a tombstone).
+    fn push_with(
+        &mut self,
+        kind: u8,
+        tenant: &str,
+        lead_id: Option<&str>,
+        write_value: impl FnOnce(&mut Writer) -> bool,
+    ) {
+        let mut w = Writer {
+            bytes: std::mem::take(&mut self.bytes),
         };
+        write_key(&mut w, kind, tenant, lead_id);
+        let key = w.bytes.len();
+        let has_value = write_value(&mut w);
         self.ends.push(Ends {
             key,
             value: w.bytes.len(),

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use super::contacts::{ENTRY_FINGERPRINT, ENTRY_SCHEMA, MARKER_FINGERPRINT, MARKER_SCHEMA};
 use super::tests_contacts_gen::{entry, marker};
 use super::*;
-use crate::contacts::{ContactEntry, ContactValue, Mark};
+use crate::contacts::{ContactEntry, ContactValue, Mark, StoredEntry};
 use crate::engine::Secs;
 
 /// The datum after the single-object header, read by apache_avro with `source`.
@@ -148,6 +148,34 @@ fn avro_marker(value: Value) -> Marker {
 }
 
 proptest! {
+    #[test]
+    fn entries_pushed_back_to_back_are_the_records_encoded_one_by_one(
+        entries in proptest::collection::vec(entry(), 0..6),
+        tombstone in 0usize..6,
+    ) {
+        let mut managers = crate::contacts::Managers::default();
+        let stored: Vec<StoredEntry> = entries
+            .iter()
+            .map(|entry| StoredEntry::from_wire(entry, &mut managers, 0))
+            .collect();
+        let mut out = Encoded::default();
+        let mut expected = Vec::new();
+        for (i, (entry, wire)) in stored.iter().zip(&entries).enumerate() {
+            let tenant = format!("t{i}");
+            let value = (i != tombstone).then_some((entry, &managers));
+            push_entry(&mut out, &tenant, &wire.lead_id, value);
+            expected.push((
+                entry_key(&tenant, &wire.lead_id),
+                value.map(|(entry, managers)| encode_stored(entry, managers)),
+            ));
+        }
+        let got: Vec<(Vec<u8>, Option<Vec<u8>>)> = out
+            .records()
+            .map(|(key, value)| (key.to_vec(), value.map(<[u8]>::to_vec)))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
     #[test]
     fn entries_round_trip_and_follow_the_schema(entry in entry()) {
         let bytes = encode_entry(&entry);

@@ -9,6 +9,7 @@
 //! A call older than the watermark is *late*: it still updates the counters and may retract a
 //! daily or first-call finding it would have prevented.
 
+mod changes;
 mod contacts;
 mod context;
 mod emit;
@@ -26,6 +27,7 @@ mod view;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+pub use changes::{ChangeView, Changed};
 pub use contacts::{ContactUpdate, LeadContact};
 pub use context::{ManagerScore, QcOutcomes};
 pub use ids::{duplicate_lead_review_id, finding_id};
@@ -268,10 +270,10 @@ impl Engine {
     /// What changed since the last call (with [`Engine::track_changes`]): per tenant, evicted
     /// leads, then the changed leads' current state, then the tenant's counters — each handed
     /// to `each` as it is built, borrowing the engine's strings (the service encodes it at once).
-    pub fn take_changes_with(&mut self, mut each: impl FnMut(&StateChange<'_>)) {
-        for tenant in &mut self.tenants {
-            tenant.take_changes_with(&mut each);
-        }
+    pub fn take_changes_with(&mut self, each: impl FnMut(&StateChange<'_>)) {
+        let changed = self.take_changed();
+        let view = self.change_view(&changed);
+        view.build(0..view.len(), each);
     }
 
     /// [`Engine::take_changes_with`], the changes kept (owned) in `out`.

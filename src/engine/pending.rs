@@ -69,6 +69,10 @@ impl PendingQueue {
         self.heap.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
     /// The waiting events, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &PendingEvent> {
         self.heap.iter().map(|Reverse(e)| e)

@@ -11,9 +11,10 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::context::{ManagerScore, QcOutcomes};
-use super::interner::Symbol;
+use super::interner::{Interner, Symbol};
 use super::lead::{Episode, LeadState, Secs, Seen, SlaState, StageState, TimerKind};
 use super::pending::PendingEvent;
+use super::table::LeadTable;
 use super::tenant::TenantEngine;
 
 /// One lead's state. Built from the engine it borrows its strings and seen list (the
@@ -139,6 +140,25 @@ impl StateChange<'_> {
     }
 }
 
+/// A tenant's changed leads' pending events, by slot.
+pub(super) type Pending<'a> = HashMap<u32, Vec<&'a PendingEvent>>;
+
+/// A tenant's changes, taken: forgotten leads, changed slots in order.
+#[derive(Debug, Default)]
+pub(super) struct Taken {
+    forgotten: Vec<Box<str>>,
+    /// The changed slots, in order and as a set.
+    slots: Vec<u32>,
+    dirty: HashSet<u32>,
+}
+
+impl Taken {
+    /// How many changes: forgotten leads, changed leads and the tenant record.
+    pub(super) fn len(&self) -> usize {
+        self.forgotten.len() + self.slots.len() + 1
+    }
+}
+
 /// What changed in a tenant since the changes were last taken.
 #[derive(Debug, Default)]
 pub struct Changes {
@@ -160,12 +180,22 @@ impl Changes {
     }
 }
 
-impl TenantEngine {
-    fn name(&self, symbol: Symbol) -> Option<Cow<'_, str>> {
-        self.ctx.interner.resolve(symbol).map(Cow::Borrowed)
+/// What building a lead's record reads of its tenant: the tenant's name, its symbols and its
+/// leads. Shared by the threads that build a commit's changes (`changes.rs`); the tenant's
+/// context, with its memo cells, is not.
+#[derive(Clone, Copy)]
+pub(super) struct RecordSource<'a> {
+    tenant: &'a str,
+    interner: &'a Interner,
+    pub(super) leads: &'a LeadTable,
+}
+
+impl<'a> RecordSource<'a> {
+    fn name(&self, symbol: Symbol) -> Option<Cow<'a, str>> {
+        self.interner.resolve(symbol).map(Cow::Borrowed)
     }
 
-    fn pending_record<'a>(&'a self, event: &'a PendingEvent) -> PendingRecord<'a> {
+    fn pending_record(&self, event: &'a PendingEvent) -> PendingRecord<'a> {
         PendingRecord {
             at: event.at,
             event_id: Cow::Borrowed(&event.event_id),
@@ -177,13 +207,9 @@ impl TenantEngine {
         }
     }
 
-    fn lead_record<'a>(
-        &'a self,
-        lead: &'a LeadState,
-        pending: &[&'a PendingEvent],
-    ) -> LeadRecord<'a> {
+    fn lead_record(&self, lead: &'a LeadState, pending: &[&'a PendingEvent]) -> LeadRecord<'a> {
         LeadRecord {
-            tenant: Cow::Borrowed(&self.ctx.name),
+            tenant: Cow::Borrowed(self.tenant),
             lead_id: Cow::Borrowed(&lead.lead_id),
             stage: lead.stage.and_then(|s| self.name(s.stage)),
             manager: self.name(lead.manager),
@@ -202,7 +228,48 @@ impl TenantEngine {
         }
     }
 
-    fn tenant_record(&self) -> TenantRecord<'_> {
+    /// Change `index` of `taken` (forgotten leads first, then the changed leads in slot
+    /// order, then the tenant record, built beforehand as `record`), handed to `each`; a slot
+    /// whose lead has gone hands nothing.
+    pub(super) fn change_at(
+        &self,
+        taken: &Taken,
+        pending: &Pending<'a>,
+        record: &TenantRecord<'_>,
+        index: usize,
+        each: &mut impl FnMut(&StateChange<'_>),
+    ) {
+        let forgotten = taken.forgotten.len();
+        if let Some(lead_id) = taken.forgotten.get(index) {
+            each(&StateChange::Forget {
+                tenant: Cow::Borrowed(self.tenant),
+                lead_id: Cow::Borrowed(lead_id),
+            });
+        } else if let Some(&slot) = taken.slots.get(index - forgotten) {
+            if let Some(lead) = self.leads.get(slot) {
+                let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
+                each(&StateChange::Lead(Box::new(self.lead_record(lead, events))));
+            }
+        } else {
+            each(&StateChange::Tenant(record.clone()));
+        }
+    }
+}
+
+impl TenantEngine {
+    fn name(&self, symbol: Symbol) -> Option<Cow<'_, str>> {
+        self.ctx.interner.resolve(symbol).map(Cow::Borrowed)
+    }
+
+    pub(super) fn record_source(&self) -> RecordSource<'_> {
+        RecordSource {
+            tenant: &self.ctx.name,
+            interner: &self.ctx.interner,
+            leads: &self.leads,
+        }
+    }
+
+    pub(super) fn tenant_record(&self) -> TenantRecord<'_> {
         let outcomes = &self.ctx.outcomes;
         let mut overturned_by_manager: Vec<(Option<Cow<'_, str>>, u32)> = outcomes
             .overturned_by_manager
@@ -228,14 +295,16 @@ impl TenantEngine {
     }
 
     /// Pending events of the leads in `slots`, by slot (current generation only).
-    fn pending_by_slot(&self, wanted: impl Fn(u32) -> bool) -> HashMap<u32, Vec<&PendingEvent>> {
+    fn pending_by_slot(&self, wanted: impl Fn(u32) -> bool) -> Pending<'_> {
         let mut by_slot: HashMap<u32, Vec<&PendingEvent>> = HashMap::new();
         for event in self.pending.iter() {
-            let current = self
-                .leads
-                .get(event.slot)
-                .is_some_and(|l| l.generation == event.generation);
-            if current && wanted(event.slot) {
+            // The cheap test first: the lead lookup is a cache miss at a million leads.
+            let current = || {
+                self.leads
+                    .get(event.slot)
+                    .is_some_and(|l| l.generation == event.generation)
+            };
+            if wanted(event.slot) && current() {
                 by_slot.entry(event.slot).or_default().push(event);
             }
         }
@@ -250,33 +319,29 @@ impl TenantEngine {
         self.changes.get_or_insert_with(Changes::default);
     }
 
-    /// The changes since the last call, each handed to `each` as it is built (borrowing the
-    /// engine's strings): forgotten leads first, then the changed leads' current state, then
-    /// the tenant record if anything changed.
-    pub fn take_changes_with(&mut self, mut each: impl FnMut(&StateChange<'_>)) {
-        let Some(changes) = self.changes.take() else {
-            return;
-        };
+    /// The changes since the last call, taken for [`super::changes::ChangeView`] (`None`:
+    /// nothing changed, or changes are not recorded).
+    pub(super) fn take_changed(&mut self) -> Option<Taken> {
+        let changes = self.changes.take()?;
         self.changes = Some(Changes::default());
         if changes.is_empty() {
-            return;
+            return None;
         }
-        for lead_id in &changes.forgotten {
-            each(&StateChange::Forget {
-                tenant: Cow::Borrowed(&self.ctx.name),
-                lead_id: Cow::Borrowed(lead_id),
-            });
-        }
-        let pending = self.pending_by_slot(|slot| changes.dirty.contains(&slot));
-        let mut slots: Vec<u32> = changes.dirty.into_iter().collect();
+        let mut slots: Vec<u32> = changes.dirty.iter().copied().collect();
         slots.sort_unstable();
-        for slot in slots {
-            if let Some(lead) = self.leads.get(slot) {
-                let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
-                each(&StateChange::Lead(Box::new(self.lead_record(lead, events))));
-            }
+        Some(Taken {
+            forgotten: changes.forgotten,
+            slots,
+            dirty: changes.dirty,
+        })
+    }
+
+    /// The pending events of `taken`'s changed leads, by slot.
+    pub(super) fn pending_of<'a>(&'a self, taken: &Taken) -> Pending<'a> {
+        if self.pending.is_empty() {
+            return HashMap::new();
         }
-        each(&StateChange::Tenant(self.tenant_record()));
+        self.pending_by_slot(|slot| taken.dirty.contains(&slot))
     }
 
     /// Every lead and the tenant record.
@@ -285,7 +350,9 @@ impl TenantEngine {
         for slot in self.leads.slots() {
             if let Some(lead) = self.leads.get(slot) {
                 let events = pending.get(&slot).map_or(&[][..], Vec::as_slice);
-                out.push(StateChange::Lead(Box::new(self.lead_record(lead, events))));
+                out.push(StateChange::Lead(Box::new(
+                    self.record_source().lead_record(lead, events),
+                )));
             }
         }
         out.push(StateChange::Tenant(self.tenant_record()));

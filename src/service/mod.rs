@@ -20,6 +20,7 @@ mod logs;
 mod merge;
 mod outcomes;
 mod output;
+mod parts;
 mod processor;
 pub mod queries;
 mod replica;

@@ -35,6 +35,7 @@ use super::logs::LogLimiter;
 use super::merge::{Aligner, BadRecord, Item, Pending};
 use super::outcomes::OutcomeCounter;
 use super::output::{self, Outputs, Source};
+use super::parts;
 use super::queries::{QueryInbox, StateRefresh};
 use super::replica::Replica;
 use super::restore::{Committed, OffsetMeta, Restored};
@@ -177,7 +178,9 @@ pub struct Processor {
     /// A buffer for the engines' contact updates.
     contact_updates: Vec<ContactUpdate>,
     /// A buffer for a commit's changelog records (kept between commits).
-    changelog_records: changelog::Encoded,
+    /// Records of one task built in parts (`parts.rs`) at a commit — its contact entries, then
+    /// its changelog; kept between commits.
+    record_parts: Vec<changelog::Encoded>,
     /// Idle timers carried over an abort, per input partition: how far it had been read and
     /// how long it had been silent (see [`Task::resume_idle_timer`]).
     resumed: BTreeMap<(usize, i32), (i64, Duration)>,
@@ -299,7 +302,7 @@ impl Processor {
             partitions: setup.partitions,
             tenants: Vec::new(),
             contact_updates: Vec::new(),
-            changelog_records: changelog::Encoded::default(),
+            record_parts: Vec::new(),
             config: setup.config,
         })
     }
@@ -990,32 +993,40 @@ impl Processor {
     /// says; `Err` once a record could not be sent.
     fn write_changelog_of(&mut self, partition: i32, to: &mut ChangelogTo<'_>) -> Result<(), ()> {
         let topic = self.config.kafka.topics.changelog.clone();
-        let mut encoded = std::mem::take(&mut self.changelog_records);
-        encoded.clear();
+        let mut parts = std::mem::take(&mut self.record_parts);
+        let mut filled = 0;
         if let Some(task) = self.tasks.get_mut(&partition) {
-            task.engine_mut()
-                .take_changes_with(|change| encoded.push(change));
+            let engine = task.engine_mut();
+            let changed = engine.take_changed();
+            let view = engine.change_view(&changed);
+            filled = parts::build_in_parts(view.len(), &mut parts, |range, encoded| {
+                view.build(range, |change| encoded.push(change));
+            });
         }
         let mut result = Ok(());
-        for (key, value) in encoded.records() {
-            let record = (topic.as_str(), Some(partition), Some(key), value, None);
-            result = match to {
-                ChangelogTo::Send => {
-                    let (topic, partition, key, value, headers) = record;
-                    self.send_to(topic, partition, key, value, headers)
+        'send: for encoded in &parts[..filled] {
+            for (key, value) in encoded.records() {
+                let record = (topic.as_str(), Some(partition), Some(key), value, None);
+                result = match to {
+                    ChangelogTo::Send => {
+                        let (topic, partition, key, value, headers) = record;
+                        self.send_to(topic, partition, key, value, headers)
+                    }
+                    ChangelogTo::Hold(hold) => {
+                        hold.push(record);
+                        Ok(())
+                    }
+                    ChangelogTo::Produce(slot) => self.produce_in(record, *slot),
+                };
+                if result.is_err() {
+                    break 'send;
                 }
-                ChangelogTo::Hold(hold) => {
-                    hold.push(record);
-                    Ok(())
-                }
-                ChangelogTo::Produce(slot) => self.produce_in(record, *slot),
-            };
-            if result.is_err() {
-                break;
             }
         }
-        encoded.clear();
-        self.changelog_records = encoded;
+        for encoded in &mut parts {
+            encoded.clear();
+        }
+        self.record_parts = parts;
         result
     }
 

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 
-use super::{Item, Processor, Timestamp, wall_now};
+use super::{Item, Processor, Timestamp, parts, wall_now};
 use crate::changelog::{ContactKey, Marker, decode_contact_key, decode_marker};
-use crate::changelog::{encode_marker, encode_stored, entry_key, marker_key};
+use crate::changelog::{encode_marker, entry_key, marker_key, push_entry};
 use crate::codec::{Encoding, decode_call, encode_call};
 use crate::contacts::{Effect, duplicate_review, parse_phone};
 use crate::engine::{Applied, Secs};
@@ -335,26 +335,31 @@ impl Processor {
             let clock = task.input_secs(now, wall);
             let contacts_marker = task.routing.contacts_marker_due(clock, now);
             let release_marker = task.routing.release_marker_due(now);
-            for (tenant, lead_id) in dirty {
-                let key = entry_key(&tenant, &lead_id);
-                let value = self
-                    .replica
-                    .directory()
-                    .entry_with_managers(&tenant, &lead_id)
-                    .map(|(entry, managers)| encode_stored(entry, managers));
-                if self
-                    .send_to(
-                        &contacts,
-                        Some(partition),
-                        Some(&key),
-                        value.as_deref(),
-                        None,
-                    )
-                    .is_err()
-                {
-                    return;
+            // The entries are built in parts (`parts.rs`), then sent in order.
+            let mut parts = std::mem::take(&mut self.record_parts);
+            let directory = self.replica.directory();
+            let filled = parts::build_in_parts(dirty.len(), &mut parts, |range, out| {
+                for (tenant, lead_id) in &dirty[range] {
+                    let entry = directory.entry_with_managers(tenant, lead_id);
+                    push_entry(out, tenant, lead_id, entry);
                 }
-                self.batch.dirty = true;
+            });
+            let mut sent = Ok(());
+            'send: for out in &parts[..filled] {
+                for (key, value) in out.records() {
+                    sent = self.send_to(&contacts, Some(partition), Some(key), value, None);
+                    if sent.is_err() {
+                        break 'send;
+                    }
+                    self.batch.dirty = true;
+                }
+            }
+            for out in &mut parts {
+                out.clear();
+            }
+            self.record_parts = parts;
+            if sent.is_err() {
+                return;
             }
             if let Some(marker) = contacts_marker {
                 let (key, value) = (marker_key(partition), encode_marker(&marker));
