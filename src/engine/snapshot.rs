@@ -187,7 +187,7 @@ impl Changes {
 pub(super) struct RecordSource<'a> {
     tenant: &'a str,
     interner: &'a Interner,
-    pub(super) leads: &'a LeadTable,
+    leads: &'a LeadTable,
 }
 
 impl<'a> RecordSource<'a> {
@@ -257,10 +257,6 @@ impl<'a> RecordSource<'a> {
 }
 
 impl TenantEngine {
-    fn name(&self, symbol: Symbol) -> Option<Cow<'_, str>> {
-        self.ctx.interner.resolve(symbol).map(Cow::Borrowed)
-    }
-
     pub(super) fn record_source(&self) -> RecordSource<'_> {
         RecordSource {
             tenant: &self.ctx.name,
@@ -270,18 +266,19 @@ impl TenantEngine {
     }
 
     pub(super) fn tenant_record(&self) -> TenantRecord<'_> {
+        let names = self.record_source();
         let outcomes = &self.ctx.outcomes;
         let mut overturned_by_manager: Vec<(Option<Cow<'_, str>>, u32)> = outcomes
             .overturned_by_manager
             .iter()
-            .map(|(&m, &n)| (self.name(m), n))
+            .map(|(&m, &n)| (names.name(m), n))
             .collect();
         overturned_by_manager.sort();
         let mut scores: Vec<(Option<Cow<'_, str>>, ManagerScore)> = self
             .ctx
             .scores()
             .into_iter()
-            .map(|(m, score)| (self.name(m), score))
+            .map(|(m, score)| (names.name(m), score))
             .collect();
         scores.sort_by(|a, b| a.0.cmp(&b.0));
         TenantRecord {

@@ -1004,23 +1004,21 @@ impl Processor {
             });
         }
         let mut result = Ok(());
-        'send: for encoded in &parts[..filled] {
-            for (key, value) in encoded.records() {
-                let record = (topic.as_str(), Some(partition), Some(key), value, None);
-                result = match to {
-                    ChangelogTo::Send => {
-                        let (topic, partition, key, value, headers) = record;
-                        self.send_to(topic, partition, key, value, headers)
-                    }
-                    ChangelogTo::Hold(hold) => {
-                        hold.push(record);
-                        Ok(())
-                    }
-                    ChangelogTo::Produce(slot) => self.produce_in(record, *slot),
-                };
-                if result.is_err() {
-                    break 'send;
+        for (key, value) in parts[..filled].iter().flat_map(changelog::Encoded::records) {
+            let record = (topic.as_str(), Some(partition), Some(key), value, None);
+            result = match to {
+                ChangelogTo::Send => {
+                    let (topic, partition, key, value, headers) = record;
+                    self.send_to(topic, partition, key, value, headers)
                 }
+                ChangelogTo::Hold(hold) => {
+                    hold.push(record);
+                    Ok(())
+                }
+                ChangelogTo::Produce(slot) => self.produce_in(record, *slot),
+            };
+            if result.is_err() {
+                break;
             }
         }
         for encoded in &mut parts {

@@ -8,7 +8,7 @@ use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 
 use super::{Item, Processor, Timestamp, parts, wall_now};
 use crate::changelog::{ContactKey, Marker, decode_contact_key, decode_marker};
-use crate::changelog::{encode_marker, entry_key, marker_key, push_entry};
+use crate::changelog::{Encoded, encode_marker, entry_key, marker_key, push_entry};
 use crate::codec::{Encoding, decode_call, encode_call};
 use crate::contacts::{Effect, duplicate_review, parse_phone};
 use crate::engine::{Applied, Secs};
@@ -345,14 +345,12 @@ impl Processor {
                 }
             });
             let mut sent = Ok(());
-            'send: for out in &parts[..filled] {
-                for (key, value) in out.records() {
-                    sent = self.send_to(&contacts, Some(partition), Some(key), value, None);
-                    if sent.is_err() {
-                        break 'send;
-                    }
-                    self.batch.dirty = true;
+            for (key, value) in parts[..filled].iter().flat_map(Encoded::records) {
+                sent = self.send_to(&contacts, Some(partition), Some(key), value, None);
+                if sent.is_err() {
+                    break;
                 }
+                self.batch.dirty = true;
             }
             for out in &mut parts {
                 out.clear();
